@@ -45,9 +45,11 @@ export interface ConnectionsLoad {
   model: 'connections';
   /** Constant form: connections held for durationMs. Stage form: stages (k6 ramping-vus). */
   connections: number;
-  durationMs: number;
+  /** Run length; with stages, the sum of their durations. Undefined: each slot runs `iterations`
+   *  sessions (default 1) and the run ends when they are done. */
+  durationMs?: number;
   stages?: Stage[];
-  /** Optional cap on sessions per connection slot; undefined = run until the duration ends. */
+  /** Sessions per connection slot; undefined with a duration = replace finished sessions until it ends. */
   iterations?: number;
   gracefulStopMs: number; // default 5000
 }

@@ -15,6 +15,10 @@ export interface InboundFrame {
   event?: string;
   /** Socket.IO: the event's first argument, already decoded. */
   value?: unknown;
+  /** Lazily parsed JSON of `text`, cached by the first matcher that needs it (0 = not tried,
+   *  1 = parsed into `json`, 2 = not JSON). Hot path: parse at most once per frame. */
+  jsonState?: 0 | 1 | 2;
+  json?: unknown;
 }
 
 export interface CloseInfo {
