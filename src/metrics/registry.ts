@@ -1,0 +1,187 @@
+// Worker-side metrics. The hot path only bumps a number or calls recordValue (autocannon's
+// tick): a session records into handles it looked up once, and once a second (and at the end)
+// the worker calls takeSnapshot(), which encodes the interval's histograms, hands over the
+// counter deltas and resets the interval. The snapshot is plain data for postMessage.
+//
+// No hdr-histogram-js Recorder: a worker is one thread, so encoding then resetting in the same
+// synchronous call already gives clean intervals without swapping histograms.
+
+import { COUNTER_NAMES, ERROR_KINDS, metricKey } from './names.js';
+import type { CounterName, ErrorKind, TrendName } from './names.js';
+import { encodeHistogram, msToRecordedUs, newHistogram } from './hdr.js';
+import type { Histogram } from './hdr.js';
+
+export interface TrendHandle {
+  /** Records into the untagged metric and, for a named step, the `{name:step}` one too. */
+  recordMs(ms: number): void;
+}
+
+/** Plain data: crosses worker_threads via postMessage. */
+export interface MetricsSnapshot {
+  /** metricKey -> encoded interval histogram (only keys with samples in the interval). */
+  trends: Record<string, string>;
+  /** metricKey -> delta over the interval (only non-zero; errors{kind:x} and errors included). */
+  counters: Record<string, number>;
+  /** kind -> first message this worker saw for that kind (each kind is sent once). */
+  errorFirst: Record<string, string>;
+  /** active_connections: current value at the snapshot, min and max over the interval. */
+  active: { value: number; min: number; max: number };
+}
+
+/** One histogram of the registry, with its key; `dirty` avoids scanning empty ones. */
+interface Series {
+  readonly key: string;
+  readonly histogram: Histogram;
+  dirty: boolean;
+}
+
+class Handle implements TrendHandle {
+  constructor(
+    private readonly untagged: Series,
+    private readonly tagged: Series | undefined,
+  ) {}
+
+  recordMs(ms: number): void {
+    if (ms !== ms) return; // NaN is a caller bug: dropped (see hdr.ts recordMs)
+    const us = msToRecordedUs(ms);
+    const u = this.untagged;
+    u.histogram.recordValue(us);
+    u.dirty = true;
+    const t = this.tagged;
+    if (t !== undefined) {
+      t.histogram.recordValue(us);
+      t.dirty = true;
+    }
+  }
+}
+
+type CounterCounts = Record<CounterName, number>;
+type ErrorCounts = Record<ErrorKind, number>;
+
+function zeroCounters(): CounterCounts {
+  const c = {} as CounterCounts;
+  for (const name of COUNTER_NAMES) c[name] = 0;
+  return c;
+}
+
+function zeroErrors(): ErrorCounts {
+  const c = {} as ErrorCounts;
+  for (const kind of ERROR_KINDS) c[kind] = 0;
+  return c;
+}
+
+// Error keys are computed once, not per error.
+const ERROR_KEYS: Record<ErrorKind, string> = (() => {
+  const keys = {} as Record<ErrorKind, string>;
+  for (const kind of ERROR_KINDS) keys[kind] = metricKey('errors', { kind });
+  return keys;
+})();
+
+export class MetricsRegistry {
+  private readonly series = new Map<string, Series>();
+  private readonly handles = new Map<string, Handle>();
+  // Every key present from the start, so the objects keep one shape and `+=` stays cheap.
+  private readonly counts: CounterCounts = zeroCounters();
+  private readonly errorCounts: ErrorCounts = zeroErrors();
+  private readonly errorFirstSent = new Set<ErrorKind>();
+  private errorFirstPending: Partial<Record<ErrorKind, string>> = {};
+  private active = 0;
+  private activeMin = 0;
+  private activeMax = 0;
+
+  /** A cached handle per (name, stepName): look it up once per step, not per sample. */
+  trend(name: TrendName, stepName?: string): TrendHandle {
+    const handleKey = stepName ? `${name}\u0000${stepName}` : name;
+    let handle = this.handles.get(handleKey);
+    if (handle === undefined) {
+      const untagged = this.seriesFor(name);
+      const tagged = stepName ? this.seriesFor(metricKey(name, { name: stepName })) : undefined;
+      handle = new Handle(untagged, tagged);
+      this.handles.set(handleKey, handle);
+    }
+    return handle;
+  }
+
+  /**
+   * Counters: frames_sent, bytes_sent, .... `add('errors', n)` has no kind, so it counts as
+   * kind `other`: the errors total always equals the sum of errors{kind}.
+   */
+  add(name: CounterName, n = 1): void {
+    if (name === 'errors') {
+      this.errorCounts.other += n;
+      this.counts.errors += n;
+      return;
+    }
+    this.counts[name] += n;
+  }
+
+  /** errors{kind} and the untagged errors total; keeps the first message per kind. */
+  error(kind: ErrorKind, message: string): void {
+    this.errorCounts[kind] += 1;
+    this.counts.errors += 1;
+    if (!this.errorFirstSent.has(kind)) {
+      this.errorFirstSent.add(kind);
+      this.errorFirstPending[kind] = message;
+    }
+  }
+
+  connectionOpened(): void {
+    this.active += 1;
+    if (this.active > this.activeMax) this.activeMax = this.active;
+  }
+
+  connectionClosed(): void {
+    this.active -= 1;
+    if (this.active < this.activeMin) this.activeMin = this.active;
+  }
+
+  /** Current active connections of this worker. */
+  get activeConnections(): number {
+    return this.active;
+  }
+
+  /** The interval since the last call; then resets interval state. */
+  takeSnapshot(): MetricsSnapshot {
+    const trends: Record<string, string> = {};
+    for (const s of this.series.values()) {
+      if (!s.dirty) continue;
+      trends[s.key] = encodeHistogram(s.histogram);
+      s.histogram.reset();
+      s.dirty = false;
+    }
+
+    const counters: Record<string, number> = {};
+    for (const name of COUNTER_NAMES) {
+      const n = this.counts[name];
+      if (n !== 0) {
+        counters[name] = n;
+        this.counts[name] = 0;
+      }
+    }
+    for (const kind of ERROR_KINDS) {
+      const n = this.errorCounts[kind];
+      if (n !== 0) {
+        counters[ERROR_KEYS[kind]] = n;
+        this.errorCounts[kind] = 0;
+      }
+    }
+
+    const errorFirst = this.errorFirstPending as Record<string, string>;
+    this.errorFirstPending = {};
+
+    const active = { value: this.active, min: this.activeMin, max: this.activeMax };
+    this.activeMin = this.active;
+    this.activeMax = this.active;
+
+    return { trends, counters, errorFirst, active };
+  }
+
+  private seriesFor(key: string): Series {
+    let s = this.series.get(key);
+    if (s === undefined) {
+      s = { key, histogram: newHistogram(), dirty: false };
+      this.series.set(key, s);
+    }
+    return s;
+  }
+}
