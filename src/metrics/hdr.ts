@@ -34,21 +34,6 @@ export function newHistogram(): Histogram {
   });
 }
 
-/**
- * A compact histogram whose memory grows with the number of distinct values held, for the
- * many short-lived per-second histograms the coordinator keeps (a full-range one is ~190 KB).
- */
-export function newSparseHistogram(): Histogram {
-  return build({
-    bitBucketSize: 'packed',
-    autoResize: true,
-    lowestDiscernibleValue: LOWEST_US,
-    highestTrackableValue: HIGHEST_US,
-    numberOfSignificantValueDigits: SIGNIFICANT_DIGITS,
-    useWebAssembly: false,
-  });
-}
-
 /** Milliseconds -> the integer microseconds we record (clamped into [1 µs, 1 h]). */
 export function msToRecordedUs(ms: number): number {
   const us = Math.round(ms * 1000);
