@@ -322,37 +322,39 @@ export class LongPollEndpoint {
 
   private readBody(req: IncomingMessage, res: ServerResponse, done: (frame: string | Buffer) => void): void {
     const limit = this.options.maxBodyBytes;
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
+    // An oversize body is read and dropped (so the client sees the 413 rather than a reset while
+    // it is still writing), up to a hard cap past which the connection is cut.
+    const hardCap = 16 * limit;
+    const refuse = (): void => {
       res.setHeader('connection', 'close');
       reply(res, 413, `frame larger than ${limit} bytes`);
+    };
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > hardCap) {
+      refuse();
       req.destroy();
       return;
     }
     const binary = (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/octet-stream');
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
     req.on('data', (chunk: Buffer) => {
-      if (failed) return;
       size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        res.setHeader('connection', 'close');
-        reply(res, 413, `frame larger than ${limit} bytes`);
+      if (size > hardCap) {
+        refuse();
         req.destroy();
-        return;
+      } else if (size <= limit) {
+        chunks.push(chunk);
+      } else {
+        chunks = [];
       }
-      chunks.push(chunk);
     });
     req.on('end', () => {
-      if (failed) return;
+      if (size > limit) return refuse();
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
       done(binary ? body : body.toString('utf8'));
     });
-    req.on('error', () => {
-      failed = true;
-    });
+    req.on('error', () => {});
   }
 
   private sweep(): void {
