@@ -1,0 +1,665 @@
+// The long-poll transport: one volley session over HTTP/1.1 keep-alive, by the convention of
+// DESIGN.md "Long-poll transport" (docs/ws-vs-long-poll.md):
+//   GET  {lp}/poll?session=ID   held by the server; 200 + JSON array of frames, or 204 (poll again)
+//   POST {lp}/send?session=ID   one frame as the body; 2xx
+//   GET  {lp}/ping?session=ID   any response: a timed HTTP round trip
+//   POST {lp}/close?session=ID  any response: the session ends
+// Each session has its own keep-alive Agent with two sockets, as a browser tab would: one held
+// by the poll, one for sends (serialised, in order) and pings. Bytes are counted on the TCP
+// sockets themselves (counting-agent.ts), so headers, chunked framing and TLS are included.
+
+import http from 'node:http';
+import https from 'node:https';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { ErrorKind } from '../metrics/names.js';
+import { classifyConnectError } from './classify.js';
+import { createCountingAgent, SocketByteCounter } from './counting-agent.js';
+import {
+  TransportError,
+  type CloseInfo,
+  type InboundFrame,
+  type Transport,
+  type TransportOptions,
+  type TransportSink,
+} from './types.js';
+
+/** The close code reported for abnormal ends (no close handshake), as WebSocket's 1006. */
+const CLOSE_ABNORMAL = 1006;
+const CLOSE_NORMAL = 1000;
+/** How long connect waits for the first poll's answer before probing with a ping (servers
+ *  that answer the session-creating poll at once never see the probe). */
+const PROBE_AFTER_MS = 100;
+
+export function createLongPollTransport(options: TransportOptions, sink: TransportSink): Transport {
+  return new LongPollTransport(options, sink);
+}
+
+/**
+ * `{lp}` for a session: `longPollUrl` when given, else the target's http(s) twin (ws -> http,
+ * wss -> https) with path `/lp` (the target's query string is kept: tokens often live there).
+ * Throws TransportError('setup_failed') on a URL that is not ws(s)/http(s).
+ */
+export function resolveLongPollUrl(options: Pick<TransportOptions, 'url' | 'longPollUrl'>): URL {
+  let url: URL;
+  try {
+    url = new URL(options.longPollUrl ?? options.url);
+  } catch {
+    throw new TransportError('setup_failed', `invalid long-poll URL: ${options.longPollUrl ?? options.url}`);
+  }
+  const twin = TWIN_PROTOCOL[url.protocol];
+  if (twin === undefined) {
+    throw new TransportError('setup_failed', `long-poll needs an http(s) or ws(s) URL, got ${url.protocol}//`);
+  }
+  url.protocol = twin;
+  if (options.longPollUrl === undefined) url.pathname = '/lp';
+  url.hash = '';
+  return url;
+}
+
+const TWIN_PROTOCOL: Record<string, string> = { 'ws:': 'http:', 'wss:': 'https:', 'http:': 'http:', 'https:': 'https:' };
+
+/** Maps a Node socket/HTTP error to an error kind (errors{kind}). */
+export function classifyHttpError(err: unknown): ErrorKind {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  if (typeof code !== 'string') return 'other';
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connect_refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ECONNABORTED':
+    case 'ERR_STREAM_PREMATURE_CLOSE':
+      return 'reset';
+    case 'ETIMEDOUT':
+      return 'connect_timeout';
+  }
+  if (code.startsWith('HPE_')) return 'protocol_error';
+  if (
+    code.startsWith('ERR_TLS') ||
+    code.startsWith('ERR_SSL') ||
+    code.includes('CERT') ||
+    code.startsWith('UNABLE_TO_') ||
+    code.startsWith('DEPTH_ZERO')
+  ) {
+    return 'tls';
+  }
+  return 'other';
+}
+
+// Small integer states (ws style); a plain object rather than a const enum so per-file
+// transpilers (vitest) treat it the same as tsc.
+const State = { Idle: 0, Connecting: 1, Open: 2, Closing: 3, Closed: 4 } as const;
+type State = (typeof State)[keyof typeof State];
+
+interface QueuedSend {
+  body: string | Buffer;
+  bytes: number;
+  binary: boolean;
+}
+
+interface PendingPing {
+  req: http.ClientRequest;
+  timer: NodeJS.Timeout;
+  reject: (err: Error) => void;
+}
+
+type RequestFn = (options: http.RequestOptions) => http.ClientRequest;
+
+class LongPollTransport implements Transport {
+  readonly sessionId = randomUUID();
+  private readonly sink: TransportSink;
+  private readonly handshakeTimeoutMs: number;
+  private readonly debug: ((line: string) => void) | undefined;
+  private readonly counter = new SocketByteCounter();
+  private readonly setupError: TransportError | undefined;
+  private lpUrl = '';
+  private agent: http.Agent | undefined;
+  private request: RequestFn = http.request;
+  // Request options built once per session; only `headers` differs between text and binary sends.
+  private pollOptions: http.RequestOptions = {};
+  private pingOptions: http.RequestOptions = {};
+  private closeOptions: http.RequestOptions = {};
+  private sendTextOptions: http.RequestOptions = {};
+  private sendBinaryOptions: http.RequestOptions = {};
+
+  private state: State = State.Idle;
+  private connectResolve: (() => void) | undefined;
+  private connectReject: ((err: Error) => void) | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private probeReq: http.ClientRequest | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+
+  private pollReq: http.ClientRequest | undefined;
+  private pollChunks: Buffer[] = [];
+  private pollBodyBytes = 0;
+
+  private readonly sendQueue: QueuedSend[] = [];
+  private sendReq: http.ClientRequest | undefined;
+  private sendInFlightBytes = 0;
+  private queuedBytes = 0;
+
+  private readonly pings = new Set<PendingPing>();
+
+  private closeRequested = false;
+  private closeReason = '';
+  private closeReq: http.ClientRequest | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private closeResolve: (() => void) | undefined;
+  private closePromise: Promise<void> | undefined;
+
+  constructor(options: TransportOptions, sink: TransportSink) {
+    this.sink = sink;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs;
+    this.debug = options.debug;
+    let lp: URL | undefined;
+    try {
+      lp = resolveLongPollUrl(options);
+    } catch (err) {
+      this.setupError = err instanceof TransportError ? err : new TransportError('setup_failed', String(err));
+    }
+    if (lp !== undefined) this.prepare(lp, options);
+  }
+
+  private prepare(lp: URL, options: TransportOptions): void {
+    const secure = lp.protocol === 'https:';
+    this.lpUrl = lp.href;
+    this.agent = createCountingAgent(
+      { secure, tls: options.tls, localAddress: options.localAddress, maxSockets: 2 },
+      this.counter,
+    );
+    this.request = secure ? https.request : http.request;
+    const hostname = lp.hostname.startsWith('[') ? lp.hostname.slice(1, -1) : lp.hostname;
+    const port = lp.port === '' ? (secure ? 443 : 80) : Number(lp.port);
+    const base = lp.pathname.endsWith('/') ? lp.pathname.slice(0, -1) : lp.pathname;
+    const query = `${lp.search === '' ? '?' : `${lp.search}&`}session=${this.sessionId}`;
+    const common = { hostname, port, agent: this.agent };
+    const headers = options.headers;
+    this.pollOptions = { ...common, method: 'GET', path: `${base}/poll${query}`, headers };
+    this.pingOptions = { ...common, method: 'GET', path: `${base}/ping${query}`, headers };
+    this.closeOptions = { ...common, method: 'POST', path: `${base}/close${query}`, headers };
+    // No Content-Length here: ClientRequest.end(body) sets it from the body it is given.
+    this.sendTextOptions = {
+      ...common,
+      method: 'POST',
+      path: `${base}/send${query}`,
+      headers: { ...headers, 'content-type': 'text/plain; charset=utf-8' },
+    };
+    this.sendBinaryOptions = {
+      ...this.sendTextOptions,
+      headers: { ...headers, 'content-type': 'application/octet-stream' },
+    };
+  }
+
+  get bytesSent(): number {
+    return this.counter.bytesSent;
+  }
+
+  get bytesReceived(): number {
+    return this.counter.bytesReceived;
+  }
+
+  get bufferedAmount(): number {
+    return this.queuedBytes;
+  }
+
+  get isOpen(): boolean {
+    return this.state === State.Open;
+  }
+
+  // ---- connect ----------------------------------------------------------------------------
+
+  /**
+   * Starts the poll loop and resolves once the server has accepted the session: the first
+   * poll's response headers (200/204; servers should answer the poll that creates a session at
+   * once, as the embedded targets do). For a server that holds that poll instead, a probe
+   * `GET {lp}/ping` goes out PROBE_AFTER_MS after the first poll is on the wire, and its answer
+   * (any status below 400) opens the session. A 4xx/5xx from either rejects with
+   * handshake_rejected; the connect timer covers both.
+   */
+  connect(): Promise<void> {
+    if (this.setupError !== undefined) return Promise.reject(this.setupError);
+    if (this.state !== State.Idle) {
+      return Promise.reject(new TransportError('other', 'connect() called twice on one long-poll session'));
+    }
+    this.state = State.Connecting;
+    return new Promise<void>((resolve, reject) => {
+      this.connectResolve = resolve;
+      this.connectReject = reject;
+      this.connectTimer = setTimeout(this.onConnectTimeout, this.handshakeTimeoutMs);
+      this.startPoll();
+    });
+  }
+
+  private readonly onConnectTimeout = (): void => {
+    this.failConnect('connect_timeout', `long-poll handshake with ${this.lpUrl} timed out after ${this.handshakeTimeoutMs}ms`);
+  };
+
+  private readonly onFirstPollWritten = (): void => {
+    if (this.state !== State.Connecting) return;
+    this.probeTimer = setTimeout(this.sendProbe, Math.min(PROBE_AFTER_MS, this.handshakeTimeoutMs / 2));
+  };
+
+  private readonly sendProbe = (): void => {
+    this.probeTimer = undefined;
+    if (this.state !== State.Connecting) return;
+    const req = this.request(this.pingOptions);
+    this.probeReq = req;
+    req.once('response', this.onProbeResponse);
+    req.on('error', this.onProbeError);
+    req.end();
+    this.debug?.(`> GET ${this.pingOptions.path} (connect probe)`);
+  };
+
+  private readonly onProbeResponse = (res: http.IncomingMessage): void => {
+    this.probeReq = undefined;
+    res.resume();
+    res.on('error', ignoreError);
+    if (this.state !== State.Connecting) return;
+    const status = res.statusCode ?? 0;
+    this.debug?.(`< ${status} connect probe`);
+    if (status >= 400) this.failConnect('handshake_rejected', `long-poll handshake rejected with HTTP ${status} by ${this.lpUrl}`);
+    else this.markOpen();
+  };
+
+  private readonly onProbeError = (err: Error): void => {
+    this.probeReq = undefined;
+    if (this.state !== State.Connecting) return;
+    this.failConnectWith(err);
+  };
+
+  private markOpen(): void {
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.probeTimer);
+    this.connectTimer = this.probeTimer = undefined;
+    this.state = State.Open;
+    const resolve = this.connectResolve;
+    this.connectResolve = this.connectReject = undefined;
+    resolve?.();
+  }
+
+  private failConnectWith(err: Error): void {
+    // Same classification and wording as the ws transport, so a refused port reads the same.
+    const classified = classifyConnectError(err, this.lpUrl);
+    this.failConnect(classified.kind, `long-poll ${classified.message}`);
+  }
+
+  private failConnect(kind: ErrorKind, message: string): void {
+    if (this.state !== State.Connecting) return;
+    this.state = State.Closed;
+    this.teardown();
+    const reject = this.connectReject;
+    this.connectResolve = this.connectReject = undefined;
+    reject?.(new TransportError(kind, message));
+  }
+
+  // ---- poll loop --------------------------------------------------------------------------
+
+  private startPoll(): void {
+    const req = this.request(this.pollOptions);
+    this.pollReq = req;
+    req.once('response', this.onPollResponse);
+    req.on('error', this.onPollError);
+    if (this.state === State.Connecting) req.once('finish', this.onFirstPollWritten);
+    req.end();
+  }
+
+  private readonly onPollResponse = (res: http.IncomingMessage): void => {
+    const status = res.statusCode ?? 0;
+    res.on('error', this.onPollError);
+    if (this.state === State.Connecting) {
+      if (status === 200 || status === 204) {
+        this.markOpen();
+      } else {
+        res.resume();
+        this.failConnect('handshake_rejected', `long-poll handshake rejected with HTTP ${status} by ${this.lpUrl}`);
+        return;
+      }
+    }
+    if (this.state !== State.Open) {
+      res.resume();
+      return;
+    }
+    if (status === 200) {
+      this.pollChunks = [];
+      this.pollBodyBytes = 0;
+      res.on('data', this.onPollData);
+      res.once('end', this.onPollBodyEnd);
+    } else if (status === 204) {
+      this.debug?.('< 204 poll (no frames)');
+      res.once('end', this.onPollEmptyEnd);
+      res.resume();
+    } else {
+      res.resume();
+      if (status === 404 || status === 410) {
+        this.failOpen('closed_by_server', `long-poll session ended by the server (poll answered HTTP ${status})`);
+      } else {
+        this.failOpen('protocol_error', `long-poll poll answered HTTP ${status}`);
+      }
+    }
+  };
+
+  private readonly onPollData = (chunk: Buffer): void => {
+    this.pollChunks.push(chunk);
+    this.pollBodyBytes += chunk.length;
+  };
+
+  private readonly onPollEmptyEnd = (): void => {
+    this.pollReq = undefined;
+    if (this.state === State.Open) this.startPoll();
+  };
+
+  private readonly onPollBodyEnd = (): void => {
+    const arrivedAtMs = performance.now();
+    this.pollReq = undefined;
+    if (this.state !== State.Open) return;
+    const chunks = this.pollChunks;
+    this.pollChunks = [];
+    // One chunk (the common case for small bodies) is decoded in place; only a body split
+    // across reads is joined.
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.pollBodyBytes);
+    const frames = parsePollBody(body, arrivedAtMs);
+    if (typeof frames === 'string') {
+      this.failOpen('protocol_error', frames);
+      return;
+    }
+    this.debug?.(`< 200 poll (${frames.length} frame${frames.length === 1 ? '' : 's'}, ${body.length} bytes)`);
+    // Poll again before delivering, so the server can hold the next poll while we match.
+    this.startPoll();
+    for (let i = 0; i < frames.length; i++) {
+      // A handler may close or destroy the session; frames after that are dropped.
+      if (this.state !== State.Open) return;
+      this.sink.onFrame(frames[i]!);
+    }
+  };
+
+  private readonly onPollError = (err: Error): void => {
+    if (this.state === State.Connecting) {
+      this.failConnectWith(err);
+    } else if (this.state === State.Open) {
+      this.failOpen(classifyHttpError(err), `long-poll poll failed: ${describe(err)}`);
+    }
+  };
+
+  // ---- sends ------------------------------------------------------------------------------
+
+  send(payload: string | Uint8Array, binary: boolean): void {
+    if (this.state !== State.Open) throw new TransportError('send_failed', 'long-poll session is not open');
+    let body: string | Buffer;
+    let bytes: number;
+    if (typeof payload === 'string') {
+      body = binary ? Buffer.from(payload, 'utf8') : payload;
+      bytes = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+    } else {
+      body = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+      bytes = body.length;
+    }
+    this.sendQueue.push({ body, bytes, binary });
+    this.queuedBytes += bytes;
+    if (this.sendReq === undefined) this.pumpSends();
+  }
+
+  // One POST at a time, each waiting for its response: with two sockets, a second POST could
+  // otherwise overtake the first on the other socket, and a browser never reorders sends.
+  private pumpSends(): void {
+    const item = this.sendQueue.shift();
+    if (item === undefined) {
+      if (this.closeRequested && this.state === State.Closing && this.closeReq === undefined) this.sendClose();
+      return;
+    }
+    const req = this.request(item.binary ? this.sendBinaryOptions : this.sendTextOptions);
+    this.sendReq = req;
+    this.sendInFlightBytes = item.bytes;
+    req.once('finish', this.onSendWritten);
+    req.once('response', this.onSendResponse);
+    req.on('error', this.onSendError);
+    req.end(item.body);
+    if (this.debug !== undefined) {
+      this.debug(`> POST ${this.sendTextOptions.path} (${item.bytes} bytes ${item.binary ? 'binary' : 'text'})`);
+    }
+  }
+
+  private readonly onSendWritten = (): void => {
+    this.queuedBytes -= this.sendInFlightBytes;
+    this.sendInFlightBytes = 0;
+  };
+
+  private readonly onSendResponse = (res: http.IncomingMessage): void => {
+    res.on('error', this.onSendError);
+    const status = res.statusCode ?? 0;
+    if (status >= 400) {
+      res.resume();
+      if (this.state !== State.Open) {
+        this.sendFailedWhileClosing();
+      } else if (status === 404 || status === 410) {
+        this.failOpen('closed_by_server', `long-poll session ended by the server (send answered HTTP ${status})`);
+      } else {
+        this.failOpen('send_failed', `long-poll send answered HTTP ${status}`);
+      }
+      return;
+    }
+    res.once('end', this.onSendDone);
+    res.resume();
+  };
+
+  private readonly onSendDone = (): void => {
+    this.sendReq = undefined;
+    if (this.state === State.Open || this.state === State.Closing) this.pumpSends();
+  };
+
+  private readonly onSendError = (err: Error): void => {
+    if (this.state === State.Open) {
+      this.failOpen('send_failed', `long-poll send failed: ${describe(err)}`);
+    } else if (this.state === State.Closing) {
+      this.sendFailedWhileClosing();
+    }
+  };
+
+  private sendFailedWhileClosing(): void {
+    if (this.state !== State.Closing) return;
+    // The close request cannot go out behind a broken send; end the session here.
+    this.sendReq = undefined;
+    this.sendQueue.length = 0;
+    this.finishClose();
+  }
+
+  // ---- ping -------------------------------------------------------------------------------
+
+  /** Ping over long-poll is an HTTP round trip: `GET {lp}/ping`, any response completes it. */
+  ping(timeoutMs: number): Promise<number> {
+    if (this.state !== State.Open) {
+      return Promise.reject(new TransportError('send_failed', 'long-poll session is not open'));
+    }
+    return new Promise<number>((resolve, reject) => {
+      const startedAtMs = performance.now();
+      const req = this.request(this.pingOptions);
+      const pending: PendingPing = {
+        req,
+        reject,
+        timer: setTimeout(() => {
+          this.pings.delete(pending);
+          req.destroy();
+          reject(new TransportError('ping_timeout', `no answer to the long-poll ping within ${timeoutMs}ms`));
+        }, timeoutMs),
+      };
+      this.pings.add(pending);
+      req.once('response', (res) => {
+        const rttMs = performance.now() - startedAtMs;
+        res.on('error', ignoreError);
+        res.resume();
+        if (!this.pings.delete(pending)) return;
+        clearTimeout(pending.timer);
+        resolve(rttMs);
+      });
+      req.on('error', (err) => {
+        if (!this.pings.delete(pending)) return;
+        clearTimeout(pending.timer);
+        reject(new TransportError(classifyHttpError(err), `long-poll ping failed: ${describe(err)}`));
+      });
+      req.end();
+    });
+  }
+
+  // ---- close ------------------------------------------------------------------------------
+
+  /**
+   * Stops polling, lets queued sends go out in order, then `POST {lp}/close`; any response (or
+   * an error, or handshakeTimeoutMs without one) ends the session: sockets are destroyed and
+   * the sink gets {code: 1000, initiatedByClient: true}. The close code itself is not sent
+   * (the convention has no place for it).
+   */
+  close(_code: number, reason: string): Promise<void> {
+    if (this.state === State.Closed) return Promise.resolve();
+    if (this.state === State.Closing && this.closePromise !== undefined) return this.closePromise;
+    if (this.state !== State.Open) {
+      this.destroy();
+      return Promise.resolve();
+    }
+    this.state = State.Closing;
+    this.closeReason = reason;
+    this.closeRequested = true;
+    // The held poll would only come back after the server's poll timeout: abort it.
+    const poll = this.pollReq;
+    this.pollReq = undefined;
+    poll?.destroy();
+    this.closePromise = new Promise<void>((resolve) => {
+      this.closeResolve = resolve;
+    });
+    this.closeTimer = setTimeout(this.onCloseTimeout, this.handshakeTimeoutMs);
+    if (this.sendReq === undefined) this.pumpSends();
+    return this.closePromise;
+  }
+
+  private sendClose(): void {
+    const req = this.request(this.closeOptions);
+    this.closeReq = req;
+    req.once('response', this.onCloseResponse);
+    req.on('error', this.onCloseError);
+    req.end();
+    this.debug?.(`> POST ${this.closeOptions.path}`);
+  }
+
+  private readonly onCloseResponse = (res: http.IncomingMessage): void => {
+    res.on('error', this.onCloseError);
+    this.debug?.(`< ${res.statusCode ?? 0} close`);
+    // Read the answer to its end so the bytes counted match what the server wrote.
+    res.once('end', this.onCloseDone);
+    res.resume();
+  };
+
+  private readonly onCloseDone = (): void => {
+    this.finishClose();
+  };
+
+  private readonly onCloseError = (): void => {
+    this.finishClose();
+  };
+
+  private readonly onCloseTimeout = (): void => {
+    this.finishClose();
+  };
+
+  private finishClose(): void {
+    if (this.state !== State.Closing) return;
+    this.state = State.Closed;
+    this.teardown();
+    this.emitClose({ code: CLOSE_NORMAL, reason: this.closeReason, initiatedByClient: true });
+    const resolve = this.closeResolve;
+    this.closeResolve = undefined;
+    resolve?.();
+  }
+
+  /** Ends at once: in-flight requests and sockets are destroyed, no close request is sent. */
+  destroy(): void {
+    const previous = this.state;
+    if (previous === State.Closed) return;
+    if (previous === State.Connecting) {
+      this.failConnect('other', 'long-poll session destroyed while connecting');
+      return;
+    }
+    this.state = State.Closed;
+    this.teardown();
+    if (previous === State.Open || previous === State.Closing) {
+      this.emitClose({ code: CLOSE_ABNORMAL, reason: 'destroyed', initiatedByClient: true });
+      const resolve = this.closeResolve;
+      this.closeResolve = undefined;
+      resolve?.();
+    }
+  }
+
+  // ---- shared ends ------------------------------------------------------------------------
+
+  private failOpen(kind: ErrorKind, message: string): void {
+    if (this.state !== State.Open) return;
+    this.state = State.Closed;
+    this.teardown();
+    this.emitClose({
+      code: CLOSE_ABNORMAL,
+      reason: message,
+      initiatedByClient: false,
+      errorKind: kind,
+      errorMessage: message,
+    });
+  }
+
+  private emitClose(info: CloseInfo): void {
+    this.debug?.(`closed ${info.code}${info.errorKind ? ` (${info.errorKind}: ${info.errorMessage ?? ''})` : ''}`);
+    this.sink.onClose(info);
+  }
+
+  private teardown(): void {
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.closeTimer);
+    clearTimeout(this.probeTimer);
+    this.connectTimer = this.closeTimer = this.probeTimer = undefined;
+    for (const req of [this.pollReq, this.sendReq, this.probeReq, this.closeReq]) req?.destroy();
+    this.pollReq = this.sendReq = this.probeReq = this.closeReq = undefined;
+    for (const ping of this.pings) {
+      clearTimeout(ping.timer);
+      ping.req.destroy();
+      ping.reject(new TransportError('other', 'long-poll session closed before the ping was answered'));
+    }
+    this.pings.clear();
+    this.sendQueue.length = 0;
+    this.queuedBytes = 0;
+    this.sendInFlightBytes = 0;
+    this.pollChunks = [];
+    // Destroys the sockets in use and the idle ones; their byte counts stay in the counter.
+    this.agent?.destroy();
+  }
+}
+
+/**
+ * A poll body -> frames: a JSON array whose strings are text frames and `{"base64": "…"}`
+ * objects binary frames. Returns a problem description (string) when the body is malformed.
+ */
+export function parsePollBody(body: Buffer, arrivedAtMs: number): InboundFrame[] | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return `long-poll poll body is not JSON (${body.length} bytes)`;
+  }
+  if (!Array.isArray(parsed)) return 'long-poll poll body is not a JSON array of frames';
+  const frames: InboundFrame[] = new Array<InboundFrame>(parsed.length);
+  for (let i = 0; i < parsed.length; i++) {
+    const item: unknown = parsed[i];
+    if (typeof item === 'string') {
+      frames[i] = { text: item, bytes: undefined, arrivedAtMs };
+    } else if (typeof item === 'object' && item !== null && typeof (item as { base64?: unknown }).base64 === 'string') {
+      frames[i] = { text: undefined, bytes: Buffer.from((item as { base64: string }).base64, 'base64'), arrivedAtMs };
+    } else {
+      return `long-poll poll body item ${i} is neither a string nor {"base64": "..."}`;
+    }
+  }
+  return frames;
+}
+
+function describe(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && !err.message.includes(code) ? `${code} ${err.message}` : err.message;
+}
+
+function ignoreError(): void {
+  // A response stream error after we already settled: the request's own handler reports it.
+}
