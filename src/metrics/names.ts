@@ -52,6 +52,7 @@ export const ERROR_KINDS = [
   'closed_by_server',
   'reset',
   'expect_timeout',
+  'unexpected_frame',
   'protocol_error',
   'send_failed',
   'send_blocked',

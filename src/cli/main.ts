@@ -1,0 +1,176 @@
+// The volley command line: yargs maps flags onto typed options and hands them to the library;
+// only this layer chooses exit codes (0 passed, 1 threshold failed, 2 invalid input, 3 the run
+// could not proceed, 130 interrupted). Errors are one line, never a stack.
+
+import yargs from 'yargs';
+import type { Argv } from 'yargs';
+import { VolleyError, exitCodeFor } from '../errors.js';
+import { parseSegment } from '../load/stripe.js';
+import { parseDuration } from '../scenario/duration.js';
+import { TRANSPORT_NAMES } from '../scenario/types.js';
+import type { TransportName } from '../scenario/types.js';
+import type { CliIO } from './io.js';
+import { CliExit, processIO } from './io.js';
+
+function positiveInt(flag: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new CliExit(2, `${flag}: expected a positive whole number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function positiveNumber(flag: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new CliExit(2, `${flag}: expected a positive number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function durationFlag(flag: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(String(value));
+  if (ms === undefined || ms <= 0) throw new CliExit(2, `${flag}: expected a duration like 30s, 250ms or 2m, got ${JSON.stringify(value)}`);
+  return ms;
+}
+
+function stringList(value: unknown): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+function transportsFlag(value: unknown): TransportName[] {
+  const list = stringList(value).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  for (const t of list)
+    if (!(TRANSPORT_NAMES as readonly string[]).includes(t))
+      throw new CliExit(2, `--transport: unknown transport "${t}" (one of ${TRANSPORT_NAMES.join(', ')})`);
+  return [...new Set(list)] as TransportName[];
+}
+
+function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) => void): Argv {
+  return yargs(args)
+    .scriptName('volley')
+    .usage('$0 <command> [options]')
+    .strict()
+    .exitProcess(false)
+    .help()
+    .version(false)
+    .wrap(Math.min(110, io.stdout.columns ?? 100))
+    .fail((msg, err) => {
+      if (err instanceof CliExit || err instanceof VolleyError) throw err;
+      throw new CliExit(2, msg ?? (err ? err.message : 'invalid arguments'));
+    })
+    .command(
+      'run <scenario>',
+      'run a scenario and write its reports',
+      (y) =>
+        y
+          .positional('scenario', { type: 'string', describe: 'scenario YAML file', demandOption: true })
+          .option('out', { type: 'string', describe: 'report folder (default reports/<name>-<UTC timestamp>)' })
+          .option('duration', { type: 'string', describe: 'run length, e.g. 30s (overrides load.duration)' })
+          .option('connections', { type: 'string', describe: 'connections (closed model) or maxConnections (arrival-rate)' })
+          .option('rate', { type: 'string', describe: 'sessions per second: switches to the arrival-rate model' })
+          .option('workers', { type: 'string', describe: 'worker threads (default: one per CPU)' })
+          .option('target', { type: 'string', describe: 'target URL (overrides the scenario)' })
+          .option('transport', { type: 'string', array: true, describe: `${TRANSPORT_NAMES.join(' | ')}; repeat to compare` })
+          .option('set', { type: 'string', array: true, describe: 'override a scenario value: key.path=value' })
+          .option('segment', { type: 'string', describe: 'run the i-th of n equal slices of the load (i/n)' })
+          .option('quiet', { type: 'boolean', default: false, describe: 'no progress, only the final summary' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON on stdout' })
+          .option('html', { type: 'boolean', default: true, describe: 'write report.html (--no-html to skip)' })
+          .option('junit', { type: 'string', describe: 'write JUnit XML (one test case per threshold)' })
+          .option('summary-md', { type: 'string', describe: 'append a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)' })
+          .option('debug', { type: 'boolean', default: false, describe: "print the first session's handshake and frames" }),
+      (argv) => {
+        let segment: ReturnType<typeof parseSegment>;
+        if (argv.segment !== undefined) {
+          segment = parseSegment(String(argv.segment));
+          if (!segment) throw new CliExit(2, `--segment: expected i/n with 1 <= i <= n, got ${JSON.stringify(argv.segment)}`);
+        }
+        const target = argv.target === undefined ? undefined : String(argv.target);
+        setResult(
+          import('./run.js').then(({ runCommand }) =>
+            runCommand(
+              {
+                scenario: String(argv.scenario),
+                out: argv.out,
+                sets: stringList(argv.set),
+                overrides: {
+                  target,
+                  durationMs: durationFlag('--duration', argv.duration),
+                  connections: positiveInt('--connections', argv.connections),
+                  rate: positiveNumber('--rate', argv.rate),
+                },
+                transports: transportsFlag(argv.transport),
+                workers: positiveInt('--workers', argv.workers),
+                segment,
+                quiet: Boolean(argv.quiet),
+                json: Boolean(argv.json),
+                html: argv.html !== false,
+                junit: argv.junit,
+                summaryMd: argv['summary-md'] as string | undefined,
+                debug: Boolean(argv.debug),
+              },
+              io,
+            ),
+          ),
+        );
+      },
+    )
+    .command(
+      'validate <scenario>',
+      'check a scenario without running it (exit 0, or 2 with every problem)',
+      (y) =>
+        y
+          .positional('scenario', { type: 'string', demandOption: true })
+          .option('set', { type: 'string', array: true, describe: 'override a scenario value: key.path=value' }),
+      (argv) => {
+        setResult(import('./validate.js').then(({ validateCommand }) => validateCommand(String(argv.scenario), stringList(argv.set), io)));
+      },
+    )
+    .command(
+      'serve <target>',
+      'run an embedded target standalone (echo, chat, feed, socketio-chat)',
+      (y) =>
+        y
+          .positional('target', { type: 'string', demandOption: true })
+          .option('port', { type: 'string', describe: 'port (default 9001; 0 = any free port)' })
+          .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
+          .option('tls', { type: 'boolean', default: false, describe: 'serve wss/https with a self-signed certificate' })
+          .option('duration', { type: 'string', describe: 'stop by itself after this long' }),
+      (argv) => {
+        const port = argv.port === undefined ? 9001 : Number(argv.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliExit(2, `--port: expected 0..65535, got ${JSON.stringify(argv.port)}`);
+        setResult(
+          import('./serve.js').then(({ serveCommand }) =>
+            serveCommand({ target: String(argv.target), port, host: String(argv.host), tls: Boolean(argv.tls), durationMs: durationFlag('--duration', argv.duration) }, io),
+          ),
+        );
+      },
+    )
+    .demandCommand(1, 'name a command: run, validate, serve, report, compare, merge, import, record');
+}
+
+export async function main(args: string[], io: CliIO = processIO()): Promise<number> {
+  let result: Promise<number> | undefined;
+  try {
+    const parser = buildParser(args, io, (p) => {
+      result = p;
+    });
+    let helpText = '';
+    await parser.parseAsync(args, {}, (err, _argv, output) => {
+      if (!err && output) helpText = output;
+    });
+    if (helpText) io.stdout.write(helpText + '\n');
+    return result ? await result : 0;
+  } catch (err) {
+    if (err instanceof CliExit) {
+      io.stderr.write(`volley: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (err instanceof VolleyError) {
+      io.stderr.write(`volley: ${err.message}\n`);
+      return exitCodeFor(err.code);
+    }
+    throw err;
+  }
+}

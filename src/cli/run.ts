@@ -1,0 +1,238 @@
+// `volley run`: flags -> RunOptions, live progress, reports on disk, exit code. Everything that
+// measures lives in the engine; this file only orchestrates and prints.
+
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { VolleyError, exitCodeFor, formatProblem } from '../errors.js';
+import type { Stripe } from '../load/stripe.js';
+import { peakConnections } from '../load/plan.js';
+import { ownedCount } from '../load/stripe.js';
+import type { ProgressEvent, RunHandle, RunResult } from '../engine/coordinator.js';
+import { prepareScenario, startRun } from '../engine/coordinator.js';
+import type { RunOverrides } from '../engine/overrides.js';
+import { buildComparison, formatComparisonTable, renderComparisonHtml } from '../report/comparison.js';
+import { formatProgressLine, formatSummary } from '../report/console.js';
+import { renderReportHtml } from '../report/html.js';
+import { renderJUnit } from '../report/junit.js';
+import { renderMarkdownSummary } from '../report/markdown.js';
+import type { ReportJson } from '../report/types.js';
+import type { TransportName } from '../scenario/types.js';
+import { formatProblems } from '../scenario/describe.js';
+import type { CliIO } from './io.js';
+import { CliExit, colorEnabled } from './io.js';
+import { checkConnectionBudget, readOpenFileLimit } from './limits.js';
+
+export interface RunCommandOptions {
+  scenario: string;
+  out?: string;
+  sets: string[];
+  overrides: Omit<RunOverrides, 'transport'>;
+  transports: TransportName[];
+  workers?: number;
+  segment?: Stripe;
+  quiet: boolean;
+  json: boolean;
+  html: boolean;
+  junit?: string;
+  summaryMd?: string;
+  debug: boolean;
+}
+
+export function timestampForPath(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'scenario';
+}
+
+/** Checks a folder can be created and written before the run spends minutes measuring. */
+function ensureWritableDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    const reason = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : 'not writable';
+    throw new CliExit(2, `--out ${dir}: cannot write there (${reason})`);
+  }
+}
+
+function ensureWritableFile(flag: string, file: string): void {
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, '', { flag: 'a' });
+  } catch (err) {
+    const reason = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : 'not writable';
+    throw new CliExit(2, `${flag} ${file}: cannot write there (${reason})`);
+  }
+}
+
+export interface WrittenReport {
+  dir: string;
+  json: string;
+  html?: string;
+}
+
+export function writeReportFiles(dir: string, report: ReportJson, html: boolean): WrittenReport {
+  mkdirSync(dir, { recursive: true });
+  const json = path.join(dir, 'report.json');
+  writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
+  const written: WrittenReport = { dir, json };
+  if (html) {
+    written.html = path.join(dir, 'report.html');
+    writeFileSync(written.html, renderReportHtml(report));
+  }
+  return written;
+}
+
+export async function runCommand(opts: RunCommandOptions, io: CliIO): Promise<number> {
+  // Scenario paths are as the user typed them (messages quote them), resolved against cwd.
+  const scenarioFileArg = path.isAbsolute(opts.scenario) || io.cwd === process.cwd() ? opts.scenario : path.resolve(io.cwd, opts.scenario);
+  const transports: (TransportName | undefined)[] = opts.transports.length > 0 ? opts.transports : [undefined];
+  // Validate first (exit 2 with every problem) before anything opens.
+  let scenario;
+  try {
+    scenario = prepareScenario({ file: scenarioFileArg, sets: opts.sets, env: io.env, overrides: { ...opts.overrides, transport: transports[0] } });
+  } catch (err) {
+    if (err instanceof VolleyError && err.problems.length > 0) {
+      io.stderr.write(formatProblems(err.problems, { tty: Boolean(io.stderr.isTTY) }) + '\n');
+      return exitCodeFor(err.code);
+    }
+    throw err;
+  }
+
+  // Connections this process will hold at the peak, against its open-file limit.
+  const load = scenario.load;
+  const seg = opts.segment ? [opts.segment] : [];
+  const peak = load.model === 'connections' ? ownedCount(seg, peakConnections(load)) : ownedCount(seg, load.maxConnections);
+  for (const t of transports) {
+    const problem = checkConnectionBudget(peak, t ?? scenario.transport, readOpenFileLimit(), scenario.target.startsWith('builtin:'));
+    if (problem) throw new CliExit(2, problem);
+  }
+
+  const runDir = path.resolve(io.cwd, opts.out ?? path.join('reports', `${safeName(scenario.name)}-${timestampForPath(new Date())}`));
+  ensureWritableDir(runDir);
+  if (opts.junit) ensureWritableFile('--junit', path.resolve(io.cwd, opts.junit));
+  if (opts.summaryMd) ensureWritableFile('--summary-md', path.resolve(io.cwd, opts.summaryMd));
+
+  const color = colorEnabled(io.stdout, io.env);
+  const progressOut = io.stderr;
+  const live = !opts.quiet && Boolean(progressOut.isTTY);
+
+  const results: { transport: string; result: RunResult; written: WrittenReport }[] = [];
+  let interruptedAll = false;
+  let handle: RunHandle | undefined;
+  let sigints = 0;
+  const onSignal = (): void => {
+    sigints++;
+    interruptedAll = true;
+    if (!opts.quiet) progressOut.write(sigints === 1 ? '\nstopping: finishing running sessions (Ctrl-C again to stop at once)\n' : '\nstopping now\n');
+    if (sigints === 1) handle?.stop();
+    else handle?.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    for (const transport of transports) {
+      if (interruptedAll) break;
+      const multi = transports.length > 1;
+      if (multi && !opts.quiet) progressOut.write(`== ${transport} ==\n`);
+      handle = startRun({
+        file: scenarioFileArg,
+        sets: opts.sets,
+        env: io.env,
+        overrides: { ...opts.overrides, transport },
+        workers: opts.workers,
+        segment: opts.segment,
+        debug: opts.debug,
+        onDebug: (line) => progressOut.write(`${line}\n`),
+        onWarning: (line) => progressOut.write(`${live ? '\r\x1b[K' : ''}${line}\n`),
+        onProgress: opts.quiet ? undefined : (p: ProgressEvent) => printProgress(p, live, progressOut),
+      });
+      if (sigints > 0) handle.stop();
+      if (sigints > 1) handle.abort();
+      let result: RunResult;
+      try {
+        result = await handle.done;
+      } catch (err) {
+        if (err instanceof VolleyError) throw new CliExit(exitCodeFor(err.code), err.message);
+        throw err;
+      }
+      if (live) progressOut.write('\r\x1b[K');
+      const dir = multi ? path.join(runDir, transport ?? result.scenario.transport) : runDir;
+      const written = writeReportFiles(dir, result.report, opts.html);
+      results.push({ transport: transport ?? result.scenario.transport, result, written });
+      if (!opts.json) {
+        io.stdout.write(formatSummary(result.report, { color }) + '\n');
+        io.stdout.write(`report: ${path.relative(io.cwd, written.json) || written.json}${written.html ? `, ${path.relative(io.cwd, written.html)}` : ''}\n`);
+      }
+      if (result.noConnection) break;
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  if (results.length > 1) {
+    const comparison = buildComparison(
+      results.map((r) => ({ transport: r.transport, report: r.result.report, reportFile: path.relative(runDir, r.written.json) })),
+    );
+    writeFileSync(path.join(runDir, 'comparison.json'), JSON.stringify(comparison, null, 2) + '\n');
+    writeFileSync(path.join(runDir, 'comparison.html'), renderComparisonHtml(comparison));
+    if (!opts.json) io.stdout.write(formatComparisonTable(comparison) + '\n' + `comparison: ${path.relative(io.cwd, path.join(runDir, 'comparison.html'))}\n`);
+  }
+
+  const last = results[results.length - 1];
+  if (last) {
+    if (opts.junit) writeFileSync(path.resolve(io.cwd, opts.junit), renderJUnit(last.result.report));
+    if (opts.summaryMd) writeFileSync(path.resolve(io.cwd, opts.summaryMd), renderMarkdownSummary(last.result.report), { flag: 'a' });
+    if (opts.json) {
+      const summary = results.length === 1 ? jsonSummary(last) : results.map(jsonSummary);
+      io.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    }
+  }
+
+  if (interruptedAll) return 130;
+  const noConnection = results.find((r) => r.result.noConnection);
+  if (noConnection) {
+    io.stderr.write(`volley: the run could not proceed: no connection to ${noConnection.result.report.target} could be opened (${noConnection.result.failureReason ?? 'unknown reason'})\n`);
+    return 3;
+  }
+  if (results.some((r) => r.result.thresholdsFailed || r.result.aborted)) return 1;
+  return 0;
+}
+
+function jsonSummary(r: { transport: string; result: RunResult; written: WrittenReport }): unknown {
+  const rep = r.result.report;
+  return {
+    scenario: rep.scenario.name,
+    transport: r.transport,
+    passed: !r.result.thresholdsFailed && !r.result.aborted && !r.result.interrupted && !r.result.noConnection,
+    interrupted: r.result.interrupted,
+    aborted: r.result.aborted,
+    durationS: rep.durationS,
+    thresholds: rep.thresholds,
+    metrics: Object.fromEntries(Object.entries(rep.metrics).map(([k, m]) => [k, m.type === 'trend' ? { ...m, hdr: undefined } : m])),
+    errors: rep.errors,
+    harness: rep.harness,
+    report: r.written.json,
+    html: r.written.html,
+  };
+}
+
+function printProgress(p: ProgressEvent, live: boolean, out: CliIO['stderr']): void {
+  const line = formatProgressLine({
+    elapsedS: p.elapsedS,
+    active: p.point.active,
+    framesSentPerS: p.point.framesSent,
+    framesReceivedPerS: p.point.framesReceived,
+    p50: p.point.p50,
+    p99: p.point.p99,
+    errors: p.point.errors,
+  });
+  const planned = p.plannedDurationS ? `/${p.plannedDurationS}s` : '';
+  if (live) out.write(`\r\x1b[K${line.replace(/^(\S+)/, `$1${planned}`)}`);
+  else out.write(`${line}\n`);
+}
+
+export { formatProblem };

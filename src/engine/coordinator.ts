@@ -1,0 +1,431 @@
+// The coordinator: main-thread side of a run. It validates the scenario, resolves builtin
+// targets, spreads the load over worker threads (stripes that add up to the whole), merges
+// their metric snapshots, evaluates thresholds (continuously for abortOnFail, then at the
+// end) and returns the report. It never touches a frame and never writes a file.
+
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { VolleyError } from '../errors.js';
+import { peakConnections, plannedDurationMs, totalArrivals } from '../load/plan.js';
+import type { Stripe } from '../load/stripe.js';
+import { formatSegment, ownedCount } from '../load/stripe.js';
+import { MetricsAggregator } from '../metrics/aggregate.js';
+import type { ErrorKind } from '../metrics/names.js';
+import type { HarnessJson, LoadAppliedJson, ReportJson, TimeseriesPoint } from '../report/types.js';
+import { loadScenario } from '../scenario/load.js';
+import type { Scenario } from '../scenario/types.js';
+import { evaluateThresholds } from '../thresholds/evaluate.js';
+import type { FromWorker, ToWorker, WorkerHealth, WorkerInit } from './messages.js';
+import type { RunOverrides } from './overrides.js';
+import { applyOverrides } from './overrides.js';
+import { resolveTarget } from './targets.js';
+
+export interface RunOptions {
+  file: string;
+  /** YAML text; read from `file` when absent. */
+  source?: string;
+  sets?: string[];
+  env?: NodeJS.ProcessEnv;
+  overrides?: RunOverrides;
+  /** Worker threads (default: one per CPU, never more than there are connections). */
+  workers?: number;
+  /** This process's shard of the load (--segment i/n). */
+  segment?: Stripe;
+  debug?: boolean;
+  onProgress?: (p: ProgressEvent) => void;
+  onDebug?: (line: string) => void;
+  /** Called once with a warning line (e.g. the load generator is saturated). */
+  onWarning?: (line: string) => void;
+}
+
+export interface ProgressEvent {
+  second: number;
+  point: TimeseriesPoint;
+  elapsedS: number;
+  plannedDurationS: number | undefined;
+  health: { eventLoopLagP99Ms: number; cpuPercent: number };
+}
+
+export interface RunResult {
+  report: ReportJson;
+  scenario: Scenario;
+  thresholdsFailed: boolean;
+  interrupted: boolean;
+  aborted: boolean;
+  /** Sessions were started but not a single connection opened: the run could not proceed. */
+  noConnection: boolean;
+  /** The first error message when noConnection (e.g. "connection refused by ws://…"). */
+  failureReason?: string;
+}
+
+export interface RunHandle {
+  /** Graceful stop (first Ctrl-C): no new sessions, running ones get gracefulStop. */
+  stop(): void;
+  /** Hard stop (second Ctrl-C): cut every session now; the report is still written. */
+  abort(): void;
+  done: Promise<RunResult>;
+}
+
+const VOLLEY_VERSION = readVersion();
+
+function readVersion(): string {
+  try {
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    const pkg = JSON.parse(readFileSync(path.resolve(here, '../../package.json'), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Worker threads need JavaScript: from the sources (under vitest) use the built twin in dist/. */
+function workerScript(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) {
+    const built = path.resolve(path.dirname(here), '../../dist/engine/worker.js');
+    if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\` first`);
+    return built;
+  }
+  return path.join(path.dirname(here), 'worker.js');
+}
+
+/** Loads and validates the scenario, throwing VolleyError('INVALID_SCENARIO') with every problem. */
+export function prepareScenario(opts: Pick<RunOptions, 'file' | 'source' | 'sets' | 'env' | 'overrides'>): Scenario {
+  const loaded = loadScenario({ file: opts.file, source: opts.source, sets: opts.sets, env: opts.env ?? process.env });
+  if (!loaded.ok) {
+    const first = loaded.problems[0];
+    throw new VolleyError('INVALID_SCENARIO', first ? first.message : 'invalid scenario', loaded.problems);
+  }
+  return applyOverrides(loaded.scenario, opts.overrides ?? {});
+}
+
+function workerCount(scenario: Scenario, requested: number | undefined, segment: Stripe | undefined): number {
+  const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const wanted = Math.max(1, Math.floor(requested ?? cpus));
+  const load = scenario.load;
+  const seg = segment ? [segment] : [];
+  const peak =
+    load.model === 'connections' ? ownedCount(seg, peakConnections(load)) : ownedCount(seg, Math.max(load.maxConnections, 1));
+  return Math.max(1, Math.min(wanted, peak));
+}
+
+function loadApplied(scenario: Scenario, segment: Stripe | undefined): LoadAppliedJson {
+  const l = scenario.load;
+  const durationMs = plannedDurationMs(l);
+  const applied: LoadAppliedJson = {
+    model: l.model,
+    durationS: durationMs === undefined ? 0 : durationMs / 1000,
+    gracefulStopS: l.gracefulStopMs / 1000,
+  };
+  if (l.model === 'connections') {
+    applied.connections = peakConnections(l);
+    if (l.iterations !== undefined || durationMs === undefined) (applied as LoadAppliedJson & { iterations?: number }).iterations = l.iterations ?? 1;
+  } else {
+    applied.rate = l.stages ? Math.max(...l.stages.map((s) => s.target)) : l.rate;
+    applied.maxConnections = l.maxConnections;
+    (applied as LoadAppliedJson & { plannedSessions?: number }).plannedSessions = totalArrivals(l);
+  }
+  if (l.stages) applied.stages = l.stages.map((s) => ({ durationS: s.durationMs / 1000, target: s.target }));
+  if (segment) applied.segment = formatSegment(segment);
+  return applied;
+}
+
+interface WorkerState {
+  worker: Worker;
+  index: number;
+  ready: boolean;
+  done: boolean;
+  lastSecond: number;
+  health: WorkerHealth[];
+}
+
+export function startRun(opts: RunOptions): RunHandle {
+  let stopRequested = false;
+  let abortRequested = false;
+  let stopHook: (() => void) | undefined;
+  let abortHook: (() => void) | undefined;
+  const done = (async (): Promise<RunResult> => {
+    const scenario = prepareScenario(opts);
+    const target = await resolveTarget(scenario.target);
+    try {
+      return await execute(scenario, target.url, opts, (s, a) => {
+        stopHook = s;
+        abortHook = a;
+        if (abortRequested) a();
+        else if (stopRequested) s();
+      });
+    } finally {
+      await target.close();
+    }
+  })();
+  return {
+    stop() {
+      stopRequested = true;
+      stopHook?.();
+    },
+    abort() {
+      abortRequested = true;
+      abortHook?.();
+    },
+    done,
+  };
+}
+
+/** Runs a scenario to the end and returns its report (the library entry point tests call). */
+export function runScenario(opts: RunOptions): Promise<RunResult> {
+  return startRun(opts).done;
+}
+
+async function execute(
+  scenario: Scenario,
+  targetUrl: string,
+  opts: RunOptions,
+  setHooks: (stop: () => void, abort: () => void) => void,
+): Promise<RunResult> {
+  const n = workerCount(scenario, opts.workers, opts.segment);
+  const baseDir = opts.file === '<inline>' ? process.cwd() : path.dirname(path.resolve(opts.file));
+  const envOverrides: Record<string, string | undefined> = {};
+  if (opts.env) for (const [k, v] of Object.entries(opts.env)) envOverrides[k] = v;
+  const script = workerScript();
+  const states: WorkerState[] = [];
+  // The origin is fixed once every worker has loaded, so no worker starts late.
+  let startedAtEpochMs = Date.now();
+  let aggregator = new MetricsAggregator({ startedAtEpochMs });
+  const plannedMs = plannedDurationMs(scenario.load);
+  const errorsSeen: { kind: ErrorKind; message: string }[] = [];
+  let interrupted = false;
+  let aborted = false;
+  let warnedLimited = false;
+
+  const thresholdsToWatch = scenario.thresholds.filter((t) => t.abortOnFail);
+  const reportedSecond = new Map<number, number>();
+
+  return await new Promise<RunResult>((resolve, reject) => {
+    let finished = false;
+    let started = false;
+
+    const sendAll = (msg: ToWorker): void => {
+      for (const s of states) if (!s.done) s.worker.postMessage(msg);
+    };
+    setHooks(
+      () => {
+        interrupted = true;
+        sendAll({ type: 'stop' });
+      },
+      () => {
+        interrupted = true;
+        sendAll({ type: 'abort' });
+      },
+    );
+
+    const maybeStart = (): void => {
+      if (started || !states.every((s) => s.ready)) return;
+      started = true;
+      startedAtEpochMs = Date.now() + 50;
+      aggregator = new MetricsAggregator({ startedAtEpochMs });
+      sendAll({ type: 'start', startAtEpochMs: startedAtEpochMs });
+    };
+
+    const onSecondComplete = (second: number): void => {
+      const point = aggregator.point(second);
+      if (!point) return;
+      const latest = states.map((s) => s.health[s.health.length - 1]).filter((h): h is WorkerHealth => h !== undefined);
+      const health = {
+        eventLoopLagP99Ms: Math.max(0, ...latest.map((h) => h.eventLoopLagP99Ms)),
+        cpuPercent: latest.length ? latest.reduce((a, h) => a + h.cpuPercent, 0) / latest.length : 0,
+      };
+      if (!warnedLimited && second > 2 && (health.eventLoopLagP99Ms > 10 || latest.some((h) => h.cpuPercent >= 98))) {
+        warnedLimited = true;
+        opts.onWarning?.(
+          `warning: the load generator is saturated (event-loop lag p99 ${health.eventLoopLagP99Ms.toFixed(1)} ms, CPU ${health.cpuPercent.toFixed(0)}%): results may be limited by volley, not the server`,
+        );
+      }
+      opts.onProgress?.({
+        second,
+        point,
+        elapsedS: second,
+        plannedDurationS: plannedMs === undefined ? undefined : plannedMs / 1000,
+        health,
+      });
+      if (thresholdsToWatch.length > 0 && !aborted) {
+        const due = thresholdsToWatch.filter((t) => second * 1000 >= t.delayAbortEvalMs);
+        if (due.length > 0) {
+          const results = evaluateThresholds(due, aggregator.metrics(second));
+          if (results.some((r) => !r.ok)) {
+            aborted = true;
+            const failed = results.find((r) => !r.ok)!;
+            opts.onWarning?.(`threshold ${failed.metric}: ${failed.expression} failed (actual ${failed.actual ?? 'none'}): aborting the run`);
+            sendAll({ type: 'stop' });
+          }
+        }
+      }
+    };
+
+    const finish = (): void => {
+      if (finished || !states.every((s) => s.done)) return;
+      finished = true;
+      const endedAtEpochMs = Date.now();
+      const durationS = Math.max(0.001, (endedAtEpochMs - startedAtEpochMs) / 1000);
+      const metrics = aggregator.metrics(durationS);
+      const thresholds = evaluateThresholds(scenario.thresholds, metrics);
+      if (aborted) {
+        for (const t of thresholds) {
+          const spec = scenario.thresholds.find((s) => s.metric === t.metric && s.expression === t.expression);
+          if (spec?.abortOnFail) t.abortOnFail = true;
+          if (spec?.abortOnFail && !t.ok) t.aborted = true;
+        }
+      }
+      const allHealth = states.flatMap((s) => s.health);
+      const finalHealth = states.map((s) => s.health[s.health.length - 1]).filter((h): h is WorkerHealth => h !== undefined);
+      const lagP99 = percentileOf(allHealth.map((h) => h.eventLoopLagP99Ms), 0.9);
+      const cpuPercent = finalHealth.length ? finalHealth.reduce((a, h) => a + h.cpuPercent, 0) / finalHealth.length : 0;
+      const harness: HarnessJson = {
+        eventLoopLagP99Ms: round2(lagP99),
+        cpuPercent: Math.round(cpuPercent),
+        limited: lagP99 > 10 || finalHealth.some((h) => h.cpuPercent >= 98),
+        workers: states.map((s) => ({
+          worker: s.index,
+          eventLoopLagP99Ms: round2(percentileOf(s.health.map((h) => h.eventLoopLagP99Ms), 0.9)),
+          cpuPercent: Math.round(s.health[s.health.length - 1]?.cpuPercent ?? 0),
+        })),
+      };
+      if (harness.limited)
+        harness.warnings = ['results may be limited by the load generator, not the server (event-loop lag p99 over 10 ms or a worker CPU pegged)'];
+      const report: ReportJson = {
+        format: 1,
+        scenario: { name: scenario.name, file: scenario.file, sha256: scenario.sha256 },
+        target: targetUrl,
+        startedAt: new Date(startedAtEpochMs).toISOString(),
+        endedAt: new Date(endedAtEpochMs).toISOString(),
+        durationS: round2(durationS),
+        transport: scenario.transport,
+        environment: {
+          volley: VOLLEY_VERSION,
+          node: process.version,
+          platform: `${process.platform}-${process.arch}`,
+          cpus: typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length,
+          workers: n,
+          hostname: os.hostname(),
+        },
+        load: loadApplied(scenario, opts.segment),
+        metrics,
+        timeseries: aggregator.timeseries(),
+        thresholds,
+        errors: aggregator.errors(),
+        harness,
+      };
+      if (interrupted && !aborted) report.interrupted = true;
+      if (aborted) report.aborted = true;
+      const started = counterOf(metrics, 'sessions_started');
+      const connects = metrics['connect']?.type === 'trend' ? metrics['connect'].count : 0;
+      const noConnection = started > 0 && connects === 0;
+      const result: RunResult = {
+        report,
+        scenario,
+        thresholdsFailed: thresholds.some((t) => !t.ok),
+        interrupted: interrupted && !aborted,
+        aborted,
+        noConnection,
+      };
+      if (noConnection) result.failureReason = report.errors[0]?.first ?? errorsSeen[0]?.message ?? 'no connection could be opened';
+      resolve(result);
+    };
+
+    const segmentPath: Stripe[] = opts.segment ? [opts.segment] : [];
+    for (let i = 0; i < n; i++) {
+      const init: WorkerInit = {
+        workerIndex: i,
+        file: opts.file,
+        source: scenario.source,
+        sets: opts.sets ?? [],
+        overrides: opts.overrides ?? {},
+        env: envOverrides,
+        targetUrl,
+        stripePath: [...segmentPath, { index: i, count: n }],
+        debug: Boolean(opts.debug) && i === 0 && (!opts.segment || opts.segment.index === 0),
+        baseDir,
+      };
+      const worker = new Worker(script, { workerData: init, name: `volley-worker-${i}-${randomUUID().slice(0, 4)}` });
+      const state: WorkerState = { worker, index: i, ready: false, done: false, lastSecond: 0, health: [] };
+      states.push(state);
+      worker.on('message', (msg: FromWorker) => {
+        switch (msg.type) {
+          case 'ready':
+            state.ready = true;
+            maybeStart();
+            break;
+          case 'loadFailed':
+            for (const s of states) void s.worker.terminate();
+            reject(new VolleyError('INVALID_SCENARIO', msg.message));
+            break;
+          case 'debug':
+            opts.onDebug?.(msg.line);
+            break;
+          case 'metrics':
+          case 'done': {
+            aggregator.add(i, msg.second, msg.snapshot);
+            state.health.push(msg.health);
+            state.lastSecond = msg.second;
+            if (msg.type === 'metrics') {
+              const count = (reportedSecond.get(msg.second) ?? 0) + 1;
+              reportedSecond.set(msg.second, count);
+              if (count === states.filter((s) => !s.done).length) onSecondComplete(msg.second);
+            } else {
+              state.done = true;
+              void worker.terminate();
+              finish();
+            }
+            break;
+          }
+          case 'fatal':
+            aggregator.add(i, state.lastSecond + 1, {
+              trends: {},
+              counters: { 'errors{kind:worker_died}': 1, errors: 1 },
+              errorFirst: { worker_died: `worker ${i} failed: ${msg.message.split('\n')[0]}` },
+              active: { value: 0, min: 0, max: 0 },
+            });
+            errorsSeen.push({ kind: 'worker_died', message: msg.message });
+            state.done = true;
+            void worker.terminate();
+            finish();
+            break;
+        }
+      });
+      worker.on('error', (err) => {
+        if (state.done) return;
+        aggregator.add(i, state.lastSecond + 1, {
+          trends: {},
+          counters: { 'errors{kind:worker_died}': 1, errors: 1 },
+          errorFirst: { worker_died: `worker ${i} died: ${err.message}` },
+          active: { value: 0, min: 0, max: 0 },
+        });
+        state.done = true;
+        finish();
+      });
+      worker.on('exit', () => {
+        if (state.done) return;
+        state.done = true;
+        finish();
+      });
+    }
+  });
+}
+
+function counterOf(metrics: ReportJson['metrics'], key: string): number {
+  const m = metrics[key];
+  return m && m.type === 'counter' ? m.count : 0;
+}
+
+function percentileOf(values: number[], q: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}

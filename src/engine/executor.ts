@@ -1,0 +1,218 @@
+// Executors turn a load plan into session starts inside one worker. They own only timing and
+// the set of running sessions; sessions do the work. Every start is timed from the run's origin
+// (never from the previous start), so drift never builds up (k6 constant_arrival_rate).
+
+import { performance } from 'node:perf_hooks';
+import { arrivalTimeMs, connectionsAt, plannedDurationMs } from '../load/plan.js';
+import type { StripePath } from '../load/stripe.js';
+import { nthOwned, ownedCount } from '../load/stripe.js';
+import type { MetricsRegistry } from '../metrics/registry.js';
+import type { LoadSpec } from '../scenario/types.js';
+import type { SessionOutcome } from './session.js';
+
+/** New connections opened per executor tick, so a ramp of thousands never stalls the loop. */
+const OPEN_BATCH = 250;
+const TICK_MS = 20;
+const BACKOFF_MIN_MS = 100;
+const BACKOFF_MAX_MS = 5000;
+
+export interface RunningSession {
+  run(): Promise<SessionOutcome>;
+  abort(): void;
+}
+
+export interface ExecutorDeps {
+  load: LoadSpec;
+  stripePath: StripePath;
+  metrics: MetricsRegistry;
+  /** performance.now() of the run's origin (t = 0). */
+  originMs: number;
+  newSession: (vu: number, startLatenessMs: number) => RunningSession;
+}
+
+export class Executor {
+  private readonly deps: ExecutorDeps;
+  private readonly live = new Set<RunningSession>();
+  private stopping = false;
+  private aborted = false;
+  private timer: NodeJS.Timeout | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private finish: (() => void) | undefined;
+  private readonly done: Promise<void>;
+  private schedulingDone = false;
+  // closed model
+  private readonly slotRunning: boolean[] = [];
+  private readonly slotFinished: boolean[] = [];
+  private wantedSlots = 0;
+  // open model
+  private nextArrival = 0;
+  private readonly maxLive: number;
+
+  constructor(deps: ExecutorDeps) {
+    this.deps = deps;
+    this.done = new Promise<void>((resolve) => {
+      this.finish = resolve;
+    });
+    this.maxLive = deps.load.model === 'arrival-rate' ? ownedCount(deps.stripePath, deps.load.maxConnections) : Infinity;
+  }
+
+  /** Sessions running now (for byte flushing). */
+  sessions(): Iterable<RunningSession> {
+    return this.live;
+  }
+
+  start(): Promise<void> {
+    this.tick();
+    return this.done;
+  }
+
+  /** Stop starting sessions; running ones get gracefulStop, then are aborted. */
+  stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.schedulingDone = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const graceMs = this.deps.load.gracefulStopMs;
+    if (this.live.size > 0) {
+      this.graceTimer = setTimeout(() => this.abort(), graceMs);
+      this.graceTimer.unref?.();
+    }
+    this.maybeFinish();
+  }
+
+  /** Cut every running session now. */
+  abort(): void {
+    this.aborted = true;
+    this.stopping = true;
+    this.schedulingDone = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const s of this.live) s.abort();
+    this.maybeFinish();
+  }
+
+  private elapsedMs(): number {
+    return performance.now() - this.deps.originMs;
+  }
+
+  private tick = (): void => {
+    this.timer = undefined;
+    if (this.stopping) return;
+    const load = this.deps.load;
+    const t = this.elapsedMs();
+    const durationMs = plannedDurationMs(load);
+    if (durationMs !== undefined && t >= durationMs) {
+      this.stop();
+      return;
+    }
+    let nextMs = TICK_MS;
+    if (load.model === 'connections') this.tickClosed(t);
+    else nextMs = this.tickOpen(t);
+    if (!this.schedulingDone) {
+      this.timer = setTimeout(this.tick, Math.max(0, nextMs));
+    } else this.maybeFinish();
+  };
+
+  // Closed model: keep the wanted number of slots busy; a finished session is replaced.
+  private tickClosed(t: number): void {
+    const load = this.deps.load;
+    if (load.model !== 'connections') return;
+    this.wantedSlots = ownedCount(this.deps.stripePath, connectionsAt(load, t));
+    let opened = 0;
+    for (let j = 0; j < this.wantedSlots && opened < OPEN_BATCH; j++) {
+      if (this.slotRunning[j] || this.slotFinished[j]) continue;
+      this.slotRunning[j] = true;
+      opened++;
+      void this.runSlot(j);
+    }
+    if (load.durationMs === undefined && !load.stages) {
+      // Iteration-bounded: scheduling is over once every slot has been started.
+      let all = true;
+      for (let j = 0; j < this.wantedSlots; j++) if (!this.slotRunning[j] && !this.slotFinished[j]) all = false;
+      if (all) this.schedulingDone = true;
+    }
+  }
+
+  private async runSlot(j: number): Promise<void> {
+    const load = this.deps.load;
+    if (load.model !== 'connections') return;
+    const vu = nthOwned(this.deps.stripePath, j) + 1;
+    const iterations = load.iterations ?? (load.durationMs === undefined && !load.stages ? 1 : undefined);
+    let n = 0;
+    let backoffMs = 0;
+    while (!this.stopping && (iterations === undefined || n < iterations) && j < this.wantedSlots) {
+      const outcome = await this.runOne(vu, 0);
+      n++;
+      if (outcome === 'connect_failed') {
+        // Back off instead of spinning against a server that refuses.
+        backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, backoffMs * 2));
+        await this.pause(backoffMs);
+      } else backoffMs = 0;
+    }
+    this.slotRunning[j] = false;
+    if (iterations !== undefined && n >= iterations) this.slotFinished[j] = true;
+    this.maybeFinish();
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = setInterval(() => {
+        if (this.stopping) {
+          clearInterval(check);
+          clearTimeout(timer);
+          resolve();
+        }
+      }, 50);
+      const timer = setTimeout(() => {
+        clearInterval(check);
+        resolve();
+      }, ms);
+    });
+  }
+
+  // Open model: start each owned arrival at its time; over the cap it is dropped, never queued.
+  private tickOpen(t: number): number {
+    const load = this.deps.load;
+    if (load.model !== 'arrival-rate') return TICK_MS;
+    const path = this.deps.stripePath;
+    for (;;) {
+      const k = nthOwned(path, this.nextArrival);
+      const at = arrivalTimeMs(load, k);
+      if (at === undefined) {
+        this.schedulingDone = true;
+        return TICK_MS;
+      }
+      if (at > t) return Math.min(at - t, 1000);
+      this.nextArrival++;
+      if (this.live.size >= this.maxLive) {
+        this.deps.metrics.add('sessions_dropped');
+        continue;
+      }
+      void this.runOne(k + 1, Math.max(0, t - at));
+    }
+  }
+
+  private async runOne(vu: number, startLatenessMs: number): Promise<SessionOutcome> {
+    const session = this.deps.newSession(vu, startLatenessMs);
+    this.live.add(session);
+    try {
+      return await session.run();
+    } finally {
+      this.live.delete(session);
+      this.maybeFinish();
+    }
+  }
+
+  private maybeFinish(): void {
+    if (!this.schedulingDone || this.live.size > 0) return;
+    if (this.deps.load.model === 'connections' && !this.aborted && !this.stopping) {
+      for (let j = 0; j < this.slotRunning.length; j++) if (this.slotRunning[j]) return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    const f = this.finish;
+    this.finish = undefined;
+    f?.();
+  }
+}

@@ -1,0 +1,46 @@
+// Coordinator <-> worker messages: one discriminated union per direction (STYLE.md, vitest's
+// pool types). Everything here is plain data that survives structured cloning.
+
+import type { MetricsSnapshot } from '../metrics/registry.js';
+import type { Stripe } from '../load/stripe.js';
+import type { RunOverrides } from './overrides.js';
+
+export interface WorkerInit {
+  workerIndex: number;
+  /** What the scenario is loaded from: the same inputs on every worker give the same Scenario. */
+  file: string;
+  source: string;
+  sets: string[];
+  overrides: RunOverrides;
+  env: Record<string, string | undefined>;
+  /** The target URL after resolving builtin: targets. */
+  targetUrl: string;
+  /** Outermost first: segment (when sharded), then this worker's stripe. */
+  stripePath: Stripe[];
+  /** Print the first session's handshake and frames (--debug). */
+  debug: boolean;
+  /** Directory the scenario's relative paths resolve against. */
+  baseDir: string;
+}
+
+export interface WorkerHealth {
+  /** Event-loop delay p99 over the interval (ms). */
+  eventLoopLagP99Ms: number;
+  /** Event-loop utilisation of this worker over the interval, 0..100 (its share of one core). */
+  cpuPercent: number;
+}
+
+export type ToWorker =
+  | { type: 'start'; startAtEpochMs: number }
+  /** Stop starting sessions; running ones get gracefulStop to finish, then are cut. */
+  | { type: 'stop' }
+  /** Cut every session now and report. */
+  | { type: 'abort' };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'loadFailed'; message: string }
+  | { type: 'metrics'; second: number; snapshot: MetricsSnapshot; health: WorkerHealth }
+  | { type: 'debug'; line: string }
+  | { type: 'done'; second: number; snapshot: MetricsSnapshot; health: WorkerHealth }
+  | { type: 'fatal'; message: string };

@@ -1,0 +1,63 @@
+// Command-line overrides of the scenario's target, transport and load (--target, --transport,
+// --connections, --duration, --rate). Applied after the scenario validated, identically on the
+// coordinator and on every worker, so all see the same load.
+
+import { VolleyError } from '../errors.js';
+import { peakConnections } from '../load/plan.js';
+import type { LoadSpec, Scenario, TransportName } from '../scenario/types.js';
+
+export interface RunOverrides {
+  target?: string;
+  transport?: TransportName;
+  connections?: number;
+  durationMs?: number;
+  rate?: number;
+}
+
+function overrideLoad(load: LoadSpec, o: RunOverrides): LoadSpec {
+  let next: LoadSpec = { ...load };
+  if (o.rate !== undefined) {
+    const durationMs = o.durationMs ?? load.durationMs ?? (load.stages ? undefined : undefined);
+    if (durationMs === undefined)
+      throw new VolleyError('INVALID_INPUT', '--rate needs a duration: add --duration (e.g. --duration 30s) or a load.duration');
+    next = {
+      model: 'arrival-rate',
+      rate: o.rate,
+      durationMs,
+      maxConnections: o.connections ?? (load.model === 'arrival-rate' ? load.maxConnections : 10_000),
+      gracefulStopMs: load.gracefulStopMs,
+    };
+    return next;
+  }
+  if (next.model === 'connections') {
+    if (o.connections !== undefined) {
+      next.connections = o.connections;
+      delete next.stages;
+    }
+    if (o.durationMs !== undefined) {
+      if (next.stages) {
+        next.connections = peakConnections(next);
+        delete next.stages;
+      }
+      next.durationMs = o.durationMs;
+      delete next.iterations;
+    }
+  } else {
+    if (o.connections !== undefined) next.maxConnections = o.connections;
+    if (o.durationMs !== undefined) {
+      if (next.stages) {
+        next.rate = next.stages.reduce((m, s) => Math.max(m, s.target), 0);
+        delete next.stages;
+      }
+      next.durationMs = o.durationMs;
+    }
+  }
+  return next;
+}
+
+export function applyOverrides(scenario: Scenario, o: RunOverrides): Scenario {
+  const next: Scenario = { ...scenario, load: overrideLoad(scenario.load, o) };
+  if (o.target !== undefined) next.target = o.target;
+  if (o.transport !== undefined) next.transport = o.transport;
+  return next;
+}

@@ -1,0 +1,70 @@
+// Per-session transport options (URL with rendered query, rendered headers, TLS, source
+// address) and the choice of transport implementation. Transports are imported on demand so a
+// ws run never loads the Socket.IO client.
+
+import type { RenderContext } from '../scenario/template.js';
+import type { Scenario, TransportName } from '../scenario/types.js';
+import type { ResolvedTls, TransportFactory, TransportOptions } from '../transport/types.js';
+import { resolveTls } from '../transport/tls-options.js';
+
+export async function loadTransportFactory(name: TransportName): Promise<TransportFactory> {
+  switch (name) {
+    case 'ws':
+      return (await import('../transport/ws.js')).createWsTransport;
+    case 'long-poll':
+      return (await import('../transport/longpoll.js')).createLongPollTransport;
+    case 'socket.io':
+    case 'socket.io/polling':
+      return (await import('../transport/socketio.js')).createSocketIoTransport;
+  }
+}
+
+export function buildTransportOptions(scenario: Scenario, baseDir: string): (ctx: RenderContext) => TransportOptions {
+  const c = scenario.connect;
+  const tls: ResolvedTls | undefined = resolveTls(c.tls, baseDir);
+  const headerEntries = Object.entries(c.headers);
+  const queryEntries = Object.entries(c.query);
+  const sio = scenario.socketio;
+  const sioQueryEntries = Object.entries(sio.query);
+  const localAddresses = c.localAddresses;
+  let nextAddress = 0;
+  const transports: ('websocket' | 'polling')[] =
+    scenario.transport === 'socket.io/polling' ? ['polling'] : scenario.transport === 'socket.io' && sio.transports.length === 0 ? ['websocket'] : sio.transports;
+  return (ctx) => {
+    let url = scenario.target;
+    if (queryEntries.length > 0) {
+      const u = new URL(url);
+      for (const [k, t] of queryEntries) u.searchParams.set(k, t.render(ctx));
+      url = u.toString();
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, t] of headerEntries) headers[k] = t.render(ctx);
+    const options: TransportOptions = {
+      url,
+      headers,
+      subprotocols: c.subprotocols,
+      handshakeTimeoutMs: c.timeoutMs,
+      perMessageDeflate: c.perMessageDeflate,
+      maxPayloadBytes: c.maxPayloadBytes,
+    };
+    if (tls) options.tls = tls;
+    if (localAddresses.length > 0) options.localAddress = localAddresses[nextAddress++ % localAddresses.length];
+    if (scenario.longPoll.url) options.longPollUrl = scenario.longPoll.url;
+    if (scenario.transport === 'socket.io' || scenario.transport === 'socket.io/polling') {
+      const query: Record<string, string> = {};
+      for (const [k, t] of sioQueryEntries) query[k] = t.render(ctx);
+      options.socketio = { path: sio.path, namespace: sio.namespace, transports, query };
+      if (sio.auth !== undefined) options.socketio.auth = renderAuth(sio.auth, ctx);
+    }
+    return options;
+  };
+}
+
+function renderAuth(auth: Scenario['socketio']['auth'], ctx: RenderContext): unknown {
+  if (auth === null || auth === undefined || typeof auth === 'boolean' || typeof auth === 'number') return auth;
+  if (Array.isArray(auth)) return auth.map((a) => renderAuth(a, ctx));
+  if (auth.kind === 'tstring') return auth.template.render(ctx);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of auth.entries) out[k] = renderAuth(v, ctx);
+  return out;
+}
