@@ -4,8 +4,9 @@
 //                                           {"type":"message","room":R,"user":U,"text":T,"sentAt":MS}
 //   {"type":"leave"}                     -> to the leaver {"type":"left","room":R}
 //   anything else                        -> {"type":"error","message":...}
-// sentAt is the sender's own timestamp when it gives one (so every receiver can measure fan-out
-// latency from the sender's clock), otherwise the server's epoch ms at the broadcast.
+// sentAt is the sender's own timestamp when it gives one, as a number or a numeric string (so
+// every receiver can measure fan-out latency from the sender's clock); otherwise the server's
+// epoch ms at the broadcast. It always goes out as a JSON number.
 
 import { randomBytes } from 'node:crypto';
 import { epochNowMs } from './clock.js';
@@ -18,6 +19,14 @@ interface Member {
   conn: ClientConnection;
   user: string;
   room: string;
+}
+
+/** The sender's sentAt as a number: a JSON number, or a numeric string (a `${now}` rendered
+ *  inside a JSON string by a scenario). Anything else means the server stamps the message. */
+function senderStamp(sentAt: unknown): number | undefined {
+  if (typeof sentAt === 'number') return Number.isFinite(sentAt) ? sentAt : undefined;
+  if (typeof sentAt === 'string' && /^\d+(\.\d+)?$/.test(sentAt)) return Number(sentAt);
+  return undefined;
 }
 
 class ChatApp implements TargetApp {
@@ -113,7 +122,7 @@ class ChatHandler implements ConnectionHandler {
     const member = this.member;
     if (!member) return this.error('join a room before saying anything');
     if (typeof text !== 'string') return this.error('say needs "text": a string');
-    const stamp = typeof sentAt === 'number' && Number.isFinite(sentAt) ? sentAt : epochNowMs();
+    const stamp = senderStamp(sentAt) ?? epochNowMs();
     // Serialised once for the whole room.
     const frame = JSON.stringify({ type: 'message', room: member.room, user: member.user, text, sentAt: stamp });
     this.app.broadcast(member.room, frame);

@@ -90,6 +90,18 @@ describe('chat protocol', () => {
     await c.close();
   });
 
+  it('turns a numeric-string sentAt into a number and stamps a non-numeric one itself', async () => {
+    target = await startTarget('chat');
+    const c = await WsClient.open(target.url);
+    c.send(join('r', 'a'));
+    c.send(JSON.stringify({ type: 'say', text: 'x', sentAt: '1767225600123.25' }));
+    c.send(JSON.stringify({ type: 'say', text: 'y', sentAt: 'yesterday' }));
+    await c.next(3);
+    expect(c.json(1).sentAt).toBe(1767225600123.25);
+    expect(c.json(2).sentAt).toBeGreaterThan(1767225600123.25);
+    await c.close();
+  });
+
   it('keeps rooms apart and stops delivering to a member who left or disconnected', async () => {
     target = await startTarget('chat');
     const a = await WsClient.open(target.url);
