@@ -164,7 +164,14 @@ export async function startLongPollServer(options: LongPollTestServerOptions = {
           return;
         case 'close':
           stats.closes++;
-          answer(s, 204);
+          // The client aborted its held poll before closing; answering it now would race the
+          // socket's close and write bytes the client never reads, so it is dropped unanswered.
+          if (s.held !== undefined) {
+            clearTimeout(s.timer);
+            s.held.destroy();
+            s.held = undefined;
+            stats.heldPolls--;
+          }
           sessions.delete(id);
           ended.add(id);
           res.writeHead(204);
