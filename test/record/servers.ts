@@ -1,0 +1,86 @@
+// Real ws servers that behave like the recordings in test/fixtures/har, so a generated scenario
+// can be replayed against them (here by test/record/replay.ts, later by `volley run`). Each
+// counts what it saw, so tests assert on the server's view, not only the client's.
+
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+
+export interface TestServer {
+  url: string; // ws://127.0.0.1:PORT
+  wss: WebSocketServer;
+  /** Handshake requests, in order. */
+  handshakes: IncomingMessage[];
+  /** Frames received from clients. */
+  received: { data: Buffer; isBinary: boolean }[];
+  closes: { code: number; reason: string }[];
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  onConnection: (ws: WebSocket, req: IncomingMessage, server: TestServer) => void,
+  options: { handleProtocols?: (offered: Set<string>) => string | false; refuseWith?: number } = {},
+): Promise<TestServer> {
+  const wss = new WebSocketServer({
+    host: '127.0.0.1',
+    port: 0,
+    handleProtocols: options.handleProtocols ? (offered) => options.handleProtocols!(offered) : undefined,
+    verifyClient: options.refuseWith ? (_info, cb) => cb(false, options.refuseWith) : undefined,
+  });
+  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  const server: TestServer = {
+    url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`,
+    wss,
+    handshakes: [],
+    received: [],
+    closes: [],
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close(() => resolve());
+      }),
+  };
+  wss.on('connection', (ws, req) => {
+    server.handshakes.push(req);
+    ws.on('message', (data: RawData, isBinary: boolean) => server.received.push({ data: toBuffer(data), isBinary }));
+    ws.on('close', (code, reason) => server.closes.push({ code, reason: reason.toString() }));
+    onConnection(ws, req, server);
+  });
+  return server;
+}
+
+/** Like correlation.har: issues a session id in its first frame and answers only when it comes back. */
+export function startSessionServer(): Promise<TestServer> {
+  return startServer((ws) => {
+    const sid = `sess-${randomBytes(10).toString('hex')}`;
+    ws.send(JSON.stringify({ type: 'hello', sid }));
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) return;
+      const text = toBuffer(data).toString('utf8');
+      if (text.startsWith('echo:')) {
+        const [, got, ...rest] = text.split(':');
+        ws.send(got === sid ? `${sid}:${rest.join(':')}` : 'denied');
+        return;
+      }
+      const msg = JSON.parse(text) as { type?: string; sid?: string };
+      if (msg.type === 'auth') ws.send(JSON.stringify(msg.sid === sid ? { type: 'ok', sid } : { type: 'denied' }));
+    });
+  });
+}
+
+/** Like binary.har: echoes text, and binary with a 0 byte appended. */
+export function startEchoServer(options: Parameters<typeof startServer>[1] = {}): Promise<TestServer> {
+  return startServer((ws) => {
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      const bytes = toBuffer(data);
+      ws.send(isBinary ? Buffer.concat([bytes, Buffer.from([0])]) : bytes.toString('utf8'), { binary: isBinary });
+    });
+  }, options);
+}
+
+export function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
