@@ -1,0 +1,166 @@
+// The wire under one Socket.IO connection: a per-connection keep-alive Agent that both of
+// Engine.IO's transports use (xmlhttprequest-ssl's polling requests and ws's upgrade request
+// both take `agent`), and that opens every TCP socket itself so bytes are counted where they
+// cross the network: request lines, headers, chunked framing, WebSocket frames, and for https
+// the TLS records (TLS runs over our own TCP socket, so counts are ciphertext).
+//
+// It also remembers the first socket-level error, because Engine.IO reduces connect failures to
+// "xhr poll error" / "websocket error" and the cause (ECONNREFUSED, a certificate) would be lost.
+
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import type { ResolvedTls } from './types.js';
+
+export interface WireOptions {
+  secure: boolean;
+  tls?: ResolvedTls;
+  localAddress?: string;
+}
+
+const kWire = Symbol('volley.socketioWire');
+type TrackedSocket = net.Socket & { [kWire]?: SocketIoWire };
+
+// Polling holds one GET and one POST; an upgrade adds the WebSocket; one spare.
+const MAX_SOCKETS = 4;
+
+export class SocketIoWire {
+  readonly agent: http.Agent;
+  /** The first error any of this connection's sockets raised (the cause of a connect_error). */
+  firstError: Error | undefined;
+  private closedSentBytes = 0;
+  private closedReceivedBytes = 0;
+  /** Raw TCP sockets still open -> the socket handed to http (the TLS socket under https). */
+  private readonly live = new Map<net.Socket, Duplex>();
+  private idleWaiter: (() => void) | undefined;
+
+  constructor(options: WireOptions) {
+    const agentOptions: http.AgentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS, scheduling: 'fifo' };
+    this.agent = options.secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    const { secure, localAddress } = options;
+    const tlsOptions = options.tls;
+    // Own property on the instance: Agent#createSocket calls this.createConnection synchronously.
+    this.agent.createConnection = (requestOptions: http.ClientRequestArgs): Duplex => {
+      const host = stripBrackets(requestOptions.hostname ?? requestOptions.host ?? 'localhost');
+      const port = Number(requestOptions.port ?? (secure ? 443 : 80));
+      const raw = net.connect({ host, port, localAddress }) as TrackedSocket;
+      raw.setNoDelay(true);
+      raw[kWire] = this;
+      raw.on('error', onSocketError);
+      raw.once('close', onRawClose);
+      if (!secure) {
+        this.live.set(raw, raw);
+        return raw;
+      }
+      const secureSocket = tls.connect({
+        socket: raw,
+        host,
+        ca: tlsOptions?.ca,
+        cert: tlsOptions?.cert,
+        key: tlsOptions?.key,
+        rejectUnauthorized: tlsOptions?.rejectUnauthorized ?? true,
+        // SNI only for names; node warns when an IP address is sent as a servername.
+        servername: tlsOptions?.servername ?? (net.isIP(host) === 0 ? host : undefined),
+        ALPNProtocols: ['http/1.1'],
+      }) as tls.TLSSocket & { [kWire]?: SocketIoWire };
+      secureSocket[kWire] = this;
+      secureSocket.on('error', onSocketError);
+      this.live.set(raw, secureSocket);
+      return secureSocket;
+    };
+  }
+
+  /** Bytes written to the network so far: closed sockets' totals plus open sockets read now. */
+  get bytesSent(): number {
+    let total = this.closedSentBytes;
+    for (const raw of this.live.keys()) total += raw.bytesWritten;
+    return total;
+  }
+
+  get bytesReceived(): number {
+    let total = this.closedReceivedBytes;
+    for (const raw of this.live.keys()) total += raw.bytesRead;
+    return total;
+  }
+
+  /** Bytes accepted by the sockets but not yet handed to the kernel (backpressure). */
+  get bufferedBytes(): number {
+    let total = 0;
+    for (const raw of this.live.keys()) total += raw.writableLength;
+    return total;
+  }
+
+  get openSockets(): number {
+    return this.live.size;
+  }
+
+  /**
+   * Ends the connection's sockets once no request is in flight: keep-alive sockets idle in the
+   * agent are destroyed, busy ones are left to finish (the poll answered by the server's close,
+   * the final POST). Resolves when every socket is closed, or destroys the rest after graceMs.
+   */
+  release(graceMs: number): Promise<void> {
+    if (this.live.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.agent.off('free', check);
+        this.idleWaiter = undefined;
+        resolve();
+      };
+      const check = (): void => {
+        if (this.live.size === 0) return finish();
+        if (this.allIdle()) this.agent.destroy(); // closes the idle ones; 'close' calls check again
+      };
+      const timer = setTimeout(() => {
+        this.destroy();
+        finish();
+      }, graceMs);
+      this.idleWaiter = check;
+      // 'free' fires on the agent (after the socket's own) when a response completes.
+      this.agent.on('free', check);
+      check();
+    });
+  }
+
+  /** Destroys every socket at once. */
+  destroy(): void {
+    for (const [raw, outer] of this.live) {
+      outer.destroy();
+      raw.destroy();
+    }
+    this.agent.destroy();
+  }
+
+  /** @internal */
+  settle(raw: net.Socket): void {
+    if (!this.live.delete(raw)) return;
+    // A closed net.Socket keeps its final counters.
+    this.closedSentBytes += raw.bytesWritten;
+    this.closedReceivedBytes += raw.bytesRead;
+    this.idleWaiter?.();
+  }
+
+  private allIdle(): boolean {
+    const free = new Set<Duplex>();
+    for (const list of Object.values(this.agent.freeSockets)) for (const s of list ?? []) free.add(s);
+    for (const outer of this.live.values()) if (!free.has(outer)) return false;
+    return true;
+  }
+}
+
+// Module-level listeners with a back-link (ws style) rather than closures per socket.
+function onSocketError(this: net.Socket & { [kWire]?: SocketIoWire }, err: Error): void {
+  const wire = this[kWire];
+  if (wire && wire.firstError === undefined) wire.firstError = err;
+}
+
+function onRawClose(this: TrackedSocket): void {
+  this[kWire]?.settle(this);
+}
+
+function stripBrackets(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
