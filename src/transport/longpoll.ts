@@ -137,6 +137,13 @@ class LongPollTransport implements Transport {
   private readonly sendQueue: QueuedSend[] = [];
   private sendReq: http.ClientRequest | undefined;
   private sendInFlightBytes = 0;
+  private sendItem: QueuedSend | undefined;
+  private sendAnswered = false;
+  private sendRetried = false;
+  private pollAnswered = false;
+  private pollOnReusedSocket = false;
+  private sendOnReusedSocket = false;
+  private pollRetried = false;
   private queuedBytes = 0;
 
   private readonly pings = new Set<PendingPing>();
@@ -245,6 +252,7 @@ class LongPollTransport implements Transport {
     if (this.state !== State.Connecting) return;
     const req = this.request(this.pingOptions);
     this.probeReq = req;
+    req.once('socket', markUsed);
     req.once('response', this.onProbeResponse);
     req.on('error', this.onProbeError);
     req.end();
@@ -298,6 +306,9 @@ class LongPollTransport implements Transport {
   private startPoll(): void {
     const req = this.request(this.pollOptions);
     this.pollReq = req;
+    this.pollAnswered = false;
+    this.pollOnReusedSocket = false;
+    req.once('socket', this.onPollSocket);
     req.once('response', this.onPollResponse);
     req.on('error', this.onPollError);
     if (this.state === State.Connecting) req.once('finish', this.onFirstPollWritten);
@@ -306,6 +317,8 @@ class LongPollTransport implements Transport {
 
   private readonly onPollResponse = (res: http.IncomingMessage): void => {
     const status = res.statusCode ?? 0;
+    this.pollAnswered = true;
+    this.pollRetried = false;
     res.on('error', this.onPollError);
     if (this.state === State.Connecting) {
       if (status === 200 || status === 204) {
@@ -337,6 +350,10 @@ class LongPollTransport implements Transport {
         this.failOpen('protocol_error', `long-poll poll answered HTTP ${status}`);
       }
     }
+  };
+
+  private readonly onPollSocket = (socket: object): void => {
+    this.pollOnReusedSocket = markUsed(socket);
   };
 
   private readonly onPollData = (chunk: Buffer): void => {
@@ -377,6 +394,11 @@ class LongPollTransport implements Transport {
     if (this.state === State.Connecting) {
       this.failConnectWith(err);
     } else if (this.state === State.Open) {
+      if (!this.pollRetried && !this.pollAnswered && isStaleKeepAlive(err, this.pollOnReusedSocket)) {
+        this.pollRetried = true;
+        this.startPoll();
+        return;
+      }
       this.failOpen(classifyHttpError(err), `long-poll poll failed: ${describe(err)}`);
     }
   };
@@ -409,6 +431,10 @@ class LongPollTransport implements Transport {
     }
     const req = this.request(item.binary ? this.sendBinaryOptions : this.sendTextOptions);
     this.sendReq = req;
+    this.sendItem = item;
+    this.sendAnswered = false;
+    this.sendOnReusedSocket = false;
+    req.once('socket', this.onSendSocket);
     this.sendInFlightBytes = item.bytes;
     req.once('finish', this.onSendWritten);
     req.once('response', this.onSendResponse);
@@ -419,12 +445,18 @@ class LongPollTransport implements Transport {
     }
   }
 
+  private readonly onSendSocket = (socket: object): void => {
+    this.sendOnReusedSocket = markUsed(socket);
+  };
+
   private readonly onSendWritten = (): void => {
     this.queuedBytes -= this.sendInFlightBytes;
     this.sendInFlightBytes = 0;
   };
 
   private readonly onSendResponse = (res: http.IncomingMessage): void => {
+    this.sendAnswered = true;
+    this.sendRetried = false;
     res.on('error', this.onSendError);
     const status = res.statusCode ?? 0;
     if (status >= 400) {
@@ -449,6 +481,18 @@ class LongPollTransport implements Transport {
 
   private readonly onSendError = (err: Error): void => {
     if (this.state === State.Open) {
+      const item = this.sendItem;
+      if (item !== undefined && !this.sendRetried && !this.sendAnswered && isStaleKeepAlive(err, this.sendOnReusedSocket)) {
+        // The server had closed the idle keep-alive socket: it never saw this request, so it
+        // goes again, first in line, on a fresh connection (once, as browsers do).
+        this.sendRetried = true;
+        this.queuedBytes += item.bytes - this.sendInFlightBytes; // back in the queue, unwritten
+        this.sendInFlightBytes = 0;
+        this.sendReq = undefined;
+        this.sendQueue.unshift(item);
+        this.pumpSends();
+        return;
+      }
       this.failOpen('send_failed', `long-poll send failed: ${describe(err)}`);
     } else if (this.state === State.Closing) {
       this.sendFailedWhileClosing();
@@ -483,6 +527,7 @@ class LongPollTransport implements Transport {
         }, timeoutMs),
       };
       this.pings.add(pending);
+      req.once('socket', markUsed);
       req.once('response', (res) => {
         const rttMs = performance.now() - startedAtMs;
         res.on('error', ignoreError);
@@ -533,6 +578,7 @@ class LongPollTransport implements Transport {
   private sendClose(): void {
     const req = this.request(this.closeOptions);
     this.closeReq = req;
+    req.once('socket', markUsed);
     req.once('response', this.onCloseResponse);
     req.on('error', this.onCloseError);
     req.end();
@@ -653,6 +699,23 @@ export function parsePollBody(body: Buffer, arrivedAtMs: number): InboundFrame[]
     }
   }
   return frames;
+}
+
+/** A request that failed at once on a reused keep-alive socket the server had already closed. */
+function isStaleKeepAlive(err: Error, onReusedSocket: boolean): boolean {
+  const code = (err as { code?: unknown }).code;
+  return onReusedSocket && (code === 'ECONNRESET' || code === 'EPIPE');
+}
+
+// Sockets that have carried a request. Node sets `req.reusedSocket` only when a free socket is
+// at hand as the request is made, not when a queued request gets a socket as it frees up (the
+// usual case here: sends queue behind each other), so reuse is tracked on the socket itself.
+const usedSockets = new WeakSet<object>();
+
+function markUsed(socket: object): boolean {
+  const reused = usedSockets.has(socket);
+  usedSockets.add(socket);
+  return reused;
 }
 
 function describe(err: Error): string {

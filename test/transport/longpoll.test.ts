@@ -1,3 +1,4 @@
+import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -54,7 +55,7 @@ async function connectError(t: Transport): Promise<TransportError> {
 
 const servers: LongPollTestServer[] = [];
 const transports: Transport[] = [];
-const rawServers: net.Server[] = [];
+const rawServers: (net.Server | http.Server)[] = [];
 
 async function server(opts: Parameters<typeof startLongPollServer>[0] = {}): Promise<LongPollTestServer> {
   const s = await startLongPollServer(opts);
@@ -169,6 +170,53 @@ describe('long-poll transport against a convention server', () => {
     await waitFor(() => sink.closes.length === 1, 3000, 'the close');
     expect(sink.closes[0]).toMatchObject({ initiatedByClient: false, errorKind: 'closed_by_server' });
     expect(t.isOpen).toBe(false);
+  });
+});
+
+describe('long-poll over keep-alive sockets the server closed', () => {
+  it('retries a poll and a send once on a fresh connection, losing and duplicating nothing', async () => {
+    // Every connection serves one request; a second request on it finds the socket closed, as
+    // when a server's keep-alive timeout closed an idle socket just as the client reused it.
+    const served = new WeakMap<net.Socket, number>();
+    const sends: string[] = [];
+    let polls = 0;
+    let connections = 0;
+    const stale = http.createServer((req, res) => {
+      const n = (served.get(req.socket) ?? 0) + 1;
+      served.set(req.socket, n);
+      if (n > 1) {
+        req.socket.destroy();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (req.url!.startsWith('/lp/send')) {
+          sends.push(Buffer.concat(chunks).toString());
+          res.writeHead(204).end();
+        } else if (req.url!.startsWith('/lp/poll') && ++polls === 1) {
+          res.writeHead(204).end(); // the session-creating poll; later polls are held
+        }
+      });
+    });
+    stale.on('connection', () => connections++);
+    rawServers.push(stale);
+    await new Promise<void>((r) => stale.listen(0, '127.0.0.1', r));
+    const port = (stale.address() as net.AddressInfo).port;
+    const sink = new RecordingSink();
+    const t = transport(options(`http://127.0.0.1:${port}/lp`), sink);
+    await t.connect();
+    await waitFor(() => polls === 2, 3000, 'the retried poll');
+    t.send('one', false);
+    t.send('two', false);
+    await waitFor(() => sends.length === 2 && t.bufferedAmount === 0, 3000, 'both sends');
+    expect(sends).toEqual(['one', 'two']);
+    expect(sink.closes).toEqual([]);
+    expect(t.isOpen).toBe(true);
+    // poll#1 (A), poll#2 killed on A then retried (B), send one (C), send two killed on C then retried (D).
+    expect(connections).toBe(4);
+    t.destroy();
+    stale.closeAllConnections();
   });
 });
 
