@@ -4,7 +4,7 @@
 
 import { isIP } from 'node:net';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { BuildContext } from './context.js';
 import { parseCsv } from './csv.js';
@@ -436,9 +436,11 @@ export function buildData(c: BuildContext, node: unknown): DataSpec | null {
     c.r.problem(f.value, `data.file: cannot read ${file}: ${why} (resolved to ${path})`);
     return null;
   }
+  // CSV problems name the file as a user can open it from here.
+  const csvFile = relative(process.cwd(), path) || path;
   const csv = parseCsv(text);
   if (!csv.ok) {
-    c.r.problems.push({ file, pos: { line: csv.line, col: csv.col }, message: csv.message });
+    c.r.problems.push({ file: csvFile, pos: { line: csv.line, col: csv.col }, message: csv.message });
     return null;
   }
   const [header, ...rows] = csv.rows;
@@ -450,17 +452,17 @@ export function buildData(c: BuildContext, node: unknown): DataSpec | null {
   let ok = true;
   columns.forEach((col, i) => {
     if (col === '') {
-      c.r.problems.push({ file, pos: { line: header.line, col: 1 }, message: `header column ${i + 1} has no name` });
+      c.r.problems.push({ file: csvFile, pos: { line: header.line, col: 1 }, message: `header column ${i + 1} has no name` });
       ok = false;
     } else if (columns.indexOf(col) !== i) {
-      c.r.problems.push({ file, pos: { line: header.line, col: 1 }, message: `header column "${col}" appears twice` });
+      c.r.problems.push({ file: csvFile, pos: { line: header.line, col: 1 }, message: `header column "${col}" appears twice` });
       ok = false;
     }
   });
   for (const row of rows) {
     if (row.fields.length !== columns.length) {
       c.r.problems.push({
-        file,
+        file: csvFile,
         pos: { line: row.line, col: 1 },
         message: `row has ${row.fields.length} field${row.fields.length === 1 ? '' : 's'}, the header has ${columns.length}`,
       });

@@ -32,6 +32,8 @@ export interface Entry {
 export interface MapView {
   node: YAMLMap;
   entries: Map<string, Entry>;
+  /** How many keys were rejected (already reported). */
+  rejected: number;
 }
 
 export class Reader {
@@ -122,23 +124,26 @@ export class Reader {
     if (!isMap(n)) return this.problem(node, `${label(path)}expected a map, got ${this.describe(n)}`);
     const allowed: readonly string[] | undefined = context ? OBJECT_KEYS[context] : undefined;
     const entries = new Map<string, Entry>();
+    let rejected = 0;
     for (const item of n.items as Pair<unknown, unknown>[]) {
       if (!isPair(item)) continue;
       const keyNode = this.deref(item.key);
       const keyValue = isScalar(keyNode) ? keyNode.value : keyNode;
       if (typeof keyValue !== 'string' && typeof keyValue !== 'number') {
         this.problem(item.key ?? n, `${label(path)}keys must be plain names, got ${this.describe(keyNode)}`);
+        rejected++;
         continue;
       }
       const key = String(keyValue);
       if (allowed && !allowed.includes(key)) {
         this.unknownKey(item.key, key, path, allowed);
+        rejected++;
         continue;
       }
       // Duplicate keys are reported by the YAML parser; the first one wins here.
       if (!entries.has(key)) entries.set(key, { key, keyNode: item.key, value: item.value });
     }
-    return { node: n, entries };
+    return { node: n, entries, rejected };
   }
 
   unknownKey(keyNode: unknown, key: string, path: string, allowed: readonly string[]): void {

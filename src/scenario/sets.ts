@@ -6,7 +6,6 @@ import type { Document } from 'yaml';
 import type { Problem } from '../errors.js';
 import type { SetOrigin } from './reader.js';
 
-const SEGMENT_RE = /^[A-Za-z0-9_.-]+$/;
 
 /** Applies each `key=value`; returns problems for malformed arguments or impossible paths. */
 export function applySets(doc: Document, sets: readonly string[], origins: WeakMap<object, SetOrigin>): Problem[] {
@@ -17,7 +16,8 @@ export function applySets(doc: Document, sets: readonly string[], origins: WeakM
     };
     const eq = arg.indexOf('=');
     const key = eq < 0 ? '' : arg.slice(0, eq).trim();
-    if (eq <= 0 || !SEGMENT_RE.test(key) || key.split('.').some((s) => s === '')) {
+    const segments = splitKey(key);
+    if (eq <= 0 || !segments) {
       return at(`expected key=value with a dotted key (load.connections=50, steps.0.name=x), got "${arg}"`);
     }
     const valueText = arg.slice(eq + 1);
@@ -29,7 +29,6 @@ export function applySets(doc: Document, sets: readonly string[], origins: WeakM
     visit(value, (_k, n) => {
       if (n && typeof n === 'object') mark(n);
     });
-    const segments = key.split('.');
     if (!isMap(doc.contents)) {
       const root = new YAMLMap();
       mark(root);
@@ -86,4 +85,22 @@ export function applySets(doc: Document, sets: readonly string[], origins: WeakM
     }
   });
   return problems;
+}
+
+/** `a.b.0.latency{name:x.y}` -> segments; dots inside {…} belong to the segment. */
+function splitKey(key: string): string[] | undefined {
+  const out: string[] = [];
+  let cur = '';
+  let depth = 0;
+  for (const ch of key) {
+    if (ch === '{') depth++;
+    else if (ch === '}') depth--;
+    if (depth < 0) return undefined;
+    if (ch === '.' && depth === 0) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return depth === 0 && out.every((s) => s.trim() !== '' && s === s.trim()) ? out : undefined;
 }

@@ -46,16 +46,19 @@ function buildStep(c: BuildContext, node: unknown, path: string): Step | undefin
   const nameEntry = view.entries.get('name');
   if (nameEntry) name = c.r.string(nameEntry.value, join(path, 'name'), { nonEmpty: true });
   if (actions.length === 0) {
+    // An unknown key was already reported (with "did you mean think?"); saying more is noise.
+    if (view.rejected > 0) return undefined;
     return c.r.problem(node, `${label(path)}step does nothing: add one of ${STEP_ACTIONS.join(', ')}`);
   }
-  const pairable = actions.length === 2 && actions[1] === 'expect' && (actions[0] === 'send' || actions[0] === 'emit');
+  const pairable = actions.length === 2 && actions.includes('expect') && (actions.includes('send') || actions.includes('emit'));
   if (actions.length > 1 && !pairable) {
-    const second = view.entries.get(actions[1]!)!;
+    const second = [...view.entries.values()].filter((e) => (actions as string[]).includes(e.key))[1]!;
     return c.r.problem(second.keyNode, `${label(path)}a step does one thing, got ${actions.join(' and ')} (only send or emit may add an expect): split it into separate steps`);
   }
   if (nameEntry && name === undefined) return undefined;
   const base = name === undefined ? { pos } : { name, pos };
-  switch (actions[0]!) {
+  const primary = pairable ? actions.find((a) => a !== 'expect')! : actions[0]!;
+  switch (primary) {
     case 'send':
       return buildSend(c, view, path, base);
     case 'emit':
