@@ -98,7 +98,7 @@ export class SocketIoWire {
 
   /**
    * Ends the connection's sockets once no request is in flight: keep-alive sockets idle in the
-   * agent are destroyed, busy ones are left to finish (the poll answered by the server's close,
+   * agent are ended, busy ones are left to finish (the poll answered by the server's close,
    * the final POST). Resolves when every socket is closed, or destroys the rest after graceMs.
    */
   release(graceMs: number): Promise<void> {
@@ -112,7 +112,9 @@ export class SocketIoWire {
       };
       const check = (): void => {
         if (this.live.size === 0) return finish();
-        if (this.allIdle()) this.agent.destroy(); // closes the idle ones; 'close' calls check again
+        // Ended, not destroyed: the server's answer (its FIN, a TLS close_notify) is still read
+        // and counted, so client and server counts agree. 'close' calls check again.
+        if (this.allIdle()) for (const outer of this.live.values()) outer.end();
       };
       const timer = setTimeout(() => {
         this.destroy();
