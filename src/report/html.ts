@@ -30,7 +30,7 @@ h2{font-size:1.15em;margin:28px 0 8px;padding-bottom:4px;border-bottom:1px solid
 p.note{color:var(--muted);margin:4px 0 8px;max-width:75ch}
 .status{display:inline-block;padding:2px 10px;border-radius:12px;font-weight:600;color:#fff;font-size:.9em;vertical-align:middle}
 .status.passed{background:var(--ok)}.status.failed{background:var(--bad)}.status.interrupted{background:var(--warn)}
-dl.meta{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:4px 16px;margin:12px 0}
+dl.meta{display:grid;grid-template-columns:repeat(auto-fill,minmax(160px,1fr));gap:4px 16px;margin:12px 0}
 dl.meta div{min-width:0}dl.meta dt{color:var(--muted);font-size:.85em}dl.meta dd{margin:0;overflow-wrap:anywhere}
 .banner{border:1px solid;border-radius:6px;padding:8px 12px;margin:10px 0;font-weight:500;overflow-wrap:anywhere}
 .banner.warn{background:#fff8c5;border-color:#d4a72c;color:#4d2d00}
@@ -43,9 +43,9 @@ th:first-child,td:first-child,th.text,td.text{text-align:left}
 td.msg{white-space:normal;overflow-wrap:anywhere;text-align:left;min-width:16ch}
 td.ok{color:var(--ok);font-weight:600}td.bad{color:var(--bad);font-weight:600}
 tr.sub td:first-child{padding-left:22px}
-code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;overflow-wrap:anywhere}
+code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}dd code{overflow-wrap:anywhere}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,440px),1fr));gap:16px 24px}
-figure.chart{margin:0;min-width:0}figure.chart.wide{grid-column:1/-1}
+figure.chart{margin:0;min-width:0}figure.chart.wide{grid-column:1/-1;max-width:880px}
 figcaption{font-weight:600;margin-bottom:2px}
 svg{width:100%;height:auto;display:block}
 svg text{font-size:12px;fill:var(--muted)}svg.hdr text{font-size:13px}
@@ -54,7 +54,9 @@ svg .grid{stroke:#eaeef2;stroke-width:1}svg .axis{stroke:#8c959f;stroke-width:1}
 ul.legend{list-style:none;margin:2px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:2px 14px;font-size:.85em;color:var(--muted)}
 .swatch{display:inline-block;width:18px;border-top:3px solid;margin-right:5px;vertical-align:middle}.swatch.dashed{border-top-style:dashed}
 footer{color:var(--muted);font-size:.85em;margin:28px 0 8px}
-@media (max-width:520px){main{padding:10px}th,td{padding:3px 6px}
+@media (max-width:520px){main{padding:10px}th,td{padding:3px 5px}table{font-size:12px}
+/* Narrow: the middle percentiles give way so p50, p99 and max fit without scrolling. */
+.opt{display:none}td:first-child{white-space:normal}code{font-size:11px}
 /* SVG text scales with the chart: enlarge it where the chart is drawn small. */
 svg.ts text{font-size:16px}svg.hdr text{font-size:20px}}
 `;
@@ -138,18 +140,27 @@ const TREND_FIELDS: [keyof TrendJson & string, string][] = [
   ['max', 'max'],
 ];
 
+const OPTIONAL_FIELDS = new Set<string>(['mean', 'p90', 'p95', 'p999']);
+
+// Lets a long tagged key break before its tags in a narrow window.
+function metricCode(key: string): string {
+  return `<code>${escapeHtml(key).replace(/_/g, '_<wbr>').replace('{', '<wbr>{')}</code>`;
+}
+
 function trendsHtml(report: ReportJson): string {
   const trends = trendsOf(report);
   if (trends.length === 0) return section('latency', 'Latency', '<p class="note">No timing samples were recorded.</p>');
   const rows = trends
     .map(({ key, metric }) => {
       const dataAttrs = TREND_FIELDS.map(([f]) => attr(`data-${f}`, metric[f] as number)).join('') + attr('data-min', metric.min);
-      const cells = TREND_FIELDS.map(([f]) => `<td>${f === 'count' ? formatCount(metric.count) : formatMs(metric[f] as number)}</td>`).join('');
+      const cells = TREND_FIELDS.map(
+        ([f]) => `<td${OPTIONAL_FIELDS.has(f) ? ' class="opt"' : ''}>${f === 'count' ? formatCount(metric.count) : formatMs(metric[f] as number)}</td>`,
+      ).join('');
       const sub = key.includes('{') ? ' class="sub"' : '';
-      return `<tr${sub} data-trend${attr('data-metric', key)}${dataAttrs}><td><code>${escapeHtml(key)}</code></td>${cells}</tr>`;
+      return `<tr${sub} data-trend${attr('data-metric', key)}${dataAttrs}><td>${metricCode(key)}</td>${cells}</tr>`;
     })
     .join('');
-  const head = TREND_FIELDS.map(([, label]) => `<th>${label}</th>`).join('');
+  const head = TREND_FIELDS.map(([f, label]) => `<th${OPTIONAL_FIELDS.has(f) ? ' class="opt"' : ''}>${label}</th>`).join('');
   return section(
     'latency',
     'Latency by step (ms)',
@@ -252,7 +263,7 @@ function countersHtml(report: ReportJson): string {
       .map(
         ({ key, metric }) =>
           `<tr${key.includes('{') ? ' class="sub"' : ''} data-counter${attr('data-metric', key)}${attr('data-count', metric.count)}${attr('data-rate', metric.rate)}>` +
-          `<td><code>${escapeHtml(key)}</code></td><td>${formatCount(metric.count)}</td><td>${formatRate(metric.rate)}</td></tr>`,
+          `<td>${metricCode(key)}</td><td>${formatCount(metric.count)}</td><td>${formatRate(metric.rate)}</td></tr>`,
       )
       .join('') +
     gauges
