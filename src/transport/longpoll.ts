@@ -133,18 +133,19 @@ class LongPollTransport implements Transport {
   private pollReq: http.ClientRequest | undefined;
   private pollChunks: Buffer[] = [];
   private pollBodyBytes = 0;
+  // For the one retry on a keep-alive socket the server had closed (isStaleKeepAlive).
+  private pollOnReusedSocket = false;
+  private pollAnswered = false;
+  private pollRetried = false;
 
   private readonly sendQueue: QueuedSend[] = [];
+  private queuedBytes = 0;
   private sendReq: http.ClientRequest | undefined;
-  private sendInFlightBytes = 0;
   private sendItem: QueuedSend | undefined;
+  private sendInFlightBytes = 0;
+  private sendOnReusedSocket = false;
   private sendAnswered = false;
   private sendRetried = false;
-  private pollAnswered = false;
-  private pollOnReusedSocket = false;
-  private sendOnReusedSocket = false;
-  private pollRetried = false;
-  private queuedBytes = 0;
 
   private readonly pings = new Set<PendingPing>();
 
@@ -230,6 +231,7 @@ class LongPollTransport implements Transport {
       return Promise.reject(new TransportError('other', 'connect() called twice on one long-poll session'));
     }
     this.state = State.Connecting;
+    this.debug?.(`long-poll session ${this.sessionId} at ${this.lpUrl}`);
     return new Promise<void>((resolve, reject) => {
       this.connectResolve = resolve;
       this.connectReject = reject;
