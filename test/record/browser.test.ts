@@ -12,6 +12,8 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { harFromCdpEvents, type CdpEvent } from '../../src/record/cdp-har.js';
 import { importHar } from '../../src/record/import.js';
+import { loadScenario } from '../../src/scenario/load.js';
+import { replay } from './replay.js';
 import { startSessionServer, type TestServer } from './servers.js';
 
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -134,5 +136,14 @@ describe('a HAR built from real Chromium CDP events', () => {
       { send: 'echo:${sid}:hi', expect: { match: '^${sid}:hi$' }, name: 'send-3' },
       { close: { code: 1000 } },
     ]);
+
+    // And it runs: a fresh session against the same server gets a new id and uses it.
+    const env = { TOKEN: QUERY_SECRET, COOKIE: `sid=${COOKIE_SECRET}` };
+    const loaded = loadScenario({ file: 'chromium.yaml', source: g.yaml, env });
+    if (!loaded.ok) throw new Error(loaded.problems.map((p) => p.message).join('\n'));
+    const before = wsServer.handshakes.length;
+    const r = await replay(loaded.scenario, wsServer.url, env);
+    expect(r.matched).toEqual(['hello', 'auth', 'send-3']);
+    expect(wsServer.handshakes[before]!.url).toBe(`/session?room=1&token=${QUERY_SECRET}`);
   });
 });

@@ -84,3 +84,17 @@ export function toBuffer(data: RawData): Buffer {
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
 }
+
+/** Like out-of-order.har: a JSON-RPC server that pushes two notifications before each result. */
+export function startRpcServer(): Promise<TestServer> {
+  return startServer((ws) => {
+    let n = 0;
+    ws.on('message', (data: RawData) => {
+      const req = JSON.parse(toBuffer(data).toString('utf8')) as { id?: number; method?: string };
+      ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'tick', params: { n: ++n } }));
+      ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'presence', params: { online: 1 + (n % 3) } }));
+      ws.send(JSON.stringify({ jsonrpc: '2.0', id: req.id, result: { balance: Math.round(Math.random() * 100), currency: 'EUR' } }));
+      ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'tick', params: { n: ++n } }));
+    });
+  });
+}
