@@ -147,6 +147,89 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
         );
       },
     )
+    .command(
+      'report <file>',
+      're-render the HTML report from a report.json',
+      (y) => y.positional('file', { type: 'string', demandOption: true }).option('html', { type: 'string', describe: 'output file (default: report.html beside the JSON)' }),
+      (argv) => {
+        setResult(import('./tools.js').then(({ reportCommand }) => reportCommand(String(argv.file), argv.html, io)));
+      },
+    )
+    .command(
+      'compare <a> <b>',
+      'compare two reports per metric; exit 1 when a latency percentile regressed beyond the limit',
+      (y) =>
+        y
+          .positional('a', { type: 'string', demandOption: true, describe: 'baseline report.json' })
+          .positional('b', { type: 'string', demandOption: true, describe: 'candidate report.json' })
+          .option('fail-on-regression', { type: 'string', describe: 'e.g. 10%' })
+          .option('html', { type: 'string', describe: 'also write the comparison as HTML' }),
+      (argv) => {
+        setResult(
+          import('./tools.js').then(({ compareCommand }) =>
+            compareCommand(String(argv.a), String(argv.b), argv['fail-on-regression'] as string | undefined, argv.html, io),
+          ),
+        );
+      },
+    )
+    .command(
+      'merge <files..>',
+      "merge shards' reports losslessly (histograms add) and re-evaluate thresholds",
+      (y) =>
+        y
+          .positional('files', { type: 'string', array: true, demandOption: true })
+          .option('o', { alias: 'out', type: 'string', demandOption: true, describe: 'merged report.json' })
+          .option('html', { type: 'string', describe: 'also write the merged HTML report' }),
+      (argv) => {
+        setResult(import('./tools.js').then(({ mergeCommand }) => mergeCommand(stringList(argv.files), String(argv.o), argv.html, io)));
+      },
+    )
+    .command(
+      'import <har>',
+      'turn the WebSocket traffic of a DevTools HAR into a scenario',
+      (y) =>
+        y
+          .positional('har', { type: 'string', demandOption: true })
+          .option('o', { alias: 'out', type: 'string', describe: 'scenario file (default: stdout)' })
+          .option('url-filter', { type: 'string', describe: 'only WebSocket entries whose URL matches this regex' })
+          .option('timing', { choices: ['keep', 'none'] as const, default: 'keep' as const, describe: 'recorded gaps as think steps, or none' }),
+      (argv) => {
+        setResult(
+          import('./tools.js').then(({ importCommand }) =>
+            importCommand(String(argv.har), { out: argv.o, urlFilter: argv['url-filter'] as string | undefined, timing: argv.timing }, io),
+          ),
+        );
+      },
+    )
+    .command(
+      'record',
+      'record a scenario through a WebSocket proxy on loopback (Ctrl-C writes it)',
+      (y) =>
+        y
+          .option('upstream', { type: 'string', demandOption: true, describe: 'ws://HOST:PORT/PATH of the real server' })
+          .option('listen', { type: 'string', default: '127.0.0.1:8089', describe: 'HOST:PORT to listen on' })
+          .option('o', { alias: 'out', type: 'string', describe: 'scenario file (default: stdout)' })
+          .option('quiet', { type: 'boolean', default: false, describe: 'do not print frames as they pass' })
+          .option('duration', { type: 'string', describe: 'stop by itself after this long' })
+          .option('timing', { choices: ['keep', 'none'] as const, default: 'keep' as const }),
+      (argv) => {
+        setResult(
+          import('./tools.js').then(({ recordCommand }) =>
+            recordCommand(
+              {
+                upstream: String(argv.upstream),
+                listen: argv.listen,
+                out: argv.o,
+                quiet: Boolean(argv.quiet),
+                durationMs: durationFlag('--duration', argv.duration),
+                timing: argv.timing,
+              },
+              io,
+            ),
+          ),
+        );
+      },
+    )
     .demandCommand(1, 'name a command: run, validate, serve, report, compare, merge, import, record');
 }
 

@@ -1,0 +1,155 @@
+// The commands around a run: re-render a report, compare two runs, merge shards, turn a HAR or a
+// recording into a scenario. Each is a thin call into the library plus file I/O and an exit code.
+
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { VolleyError } from '../errors.js';
+import { parseMetricKey } from '../metrics/names.js';
+import { compareReports, formatComparison, renderComparisonReportHtml } from '../report/compare.js';
+import { formatSummary } from '../report/console.js';
+import { renderReportHtml } from '../report/html.js';
+import { mergeReports } from '../report/merge.js';
+import { readReport } from '../report/read.js';
+import type { ReportJson } from '../report/types.js';
+import type { ThresholdSpec } from '../scenario/types.js';
+import { evaluateThresholds } from '../thresholds/evaluate.js';
+import { parseThresholdExpression } from '../thresholds/parse.js';
+import type { CliIO } from './io.js';
+import { CliExit, colorEnabled } from './io.js';
+
+function writeOut(flag: string, file: string, text: string): void {
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, text);
+  } catch (err) {
+    const code = err && typeof err === 'object' && 'code' in err ? String((err as { code: unknown }).code) : 'not writable';
+    throw new CliExit(2, `${flag} ${file}: cannot write there (${code})`);
+  }
+}
+
+export function reportCommand(file: string, htmlOut: string | undefined, io: CliIO): number {
+  const report = readReport(file);
+  const out = htmlOut ?? path.join(path.dirname(file), 'report.html');
+  writeOut('--html', out, renderReportHtml(report));
+  io.stdout.write(formatSummary(report, { color: colorEnabled(io.stdout, io.env) }) + '\n');
+  io.stdout.write(`report: ${out}\n`);
+  return 0;
+}
+
+export function parsePercent(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text);
+  if (!m) throw new CliExit(2, `${flag}: expected a percentage like 10%, got ${JSON.stringify(text)}`);
+  return Number(m[1]);
+}
+
+export function compareCommand(a: string, b: string, failOnRegression: string | undefined, htmlOut: string | undefined, io: CliIO): number {
+  const limitPct = parsePercent('--fail-on-regression', failOnRegression);
+  const ra = readReport(a);
+  const rb = readReport(b);
+  const c = compareReports(ra, rb, { failOnRegressionPct: limitPct });
+  io.stdout.write(formatComparison(c, { color: colorEnabled(io.stdout, io.env) }) + '\n');
+  if (htmlOut) {
+    writeOut('--html', htmlOut, renderComparisonReportHtml(c));
+    io.stdout.write(`comparison: ${htmlOut}\n`);
+  }
+  return c.regressed ? 1 : 0;
+}
+
+/** Rebuilds threshold specs from a report's results (metric + verbatim expression). */
+function thresholdSpecsOf(report: ReportJson, file: string): ThresholdSpec[] {
+  const specs: ThresholdSpec[] = [];
+  for (const t of report.thresholds) {
+    const key = parseMetricKey(t.metric);
+    const parsed = parseThresholdExpression(t.expression);
+    if (!key || !parsed.ok) throw new VolleyError('INVALID_INPUT', `${file}: threshold ${t.metric}: "${t.expression}" does not parse`);
+    specs.push({
+      metric: t.metric,
+      metricName: key.name,
+      tags: key.tags,
+      expression: t.expression,
+      parsed: parsed.value,
+      abortOnFail: Boolean(t.abortOnFail),
+      delayAbortEvalMs: 0,
+      pos: { line: 1, col: 1 },
+    });
+  }
+  return specs;
+}
+
+export function mergeCommand(files: string[], out: string, htmlOut: string | undefined, io: CliIO): number {
+  if (files.length === 0) throw new CliExit(2, 'merge: name at least one report.json');
+  const reports = files.map((f) => readReport(f));
+  const merged = mergeReports(reports, files);
+  // Thresholds are re-evaluated on the merged whole, never combined from the shards' verdicts.
+  const specs = thresholdSpecsOf(reports[0]!, files[0]!);
+  merged.thresholds = evaluateThresholds(specs, merged.metrics);
+  writeOut('-o', out, JSON.stringify(merged, null, 2) + '\n');
+  if (htmlOut) writeOut('--html', htmlOut, renderReportHtml(merged));
+  io.stdout.write(formatSummary(merged, { color: colorEnabled(io.stdout, io.env) }) + '\n');
+  io.stdout.write(`merged ${files.length} reports into ${out}\n`);
+  if (merged.interrupted) return 130;
+  return merged.thresholds.some((t) => !t.ok) ? 1 : 0;
+}
+
+export async function importCommand(
+  file: string,
+  opts: { out?: string; urlFilter?: string; timing: 'keep' | 'none' },
+  io: CliIO,
+): Promise<number> {
+  if (!existsSync(file)) throw new CliExit(2, `${file}: no such file`);
+  const { importHar } = await import('../record/import.js');
+  const generated = importHar(file, { urlFilter: opts.urlFilter, timing: opts.timing });
+  if (opts.out) {
+    writeOut('-o', opts.out, generated.yaml);
+    io.stderr.write(`wrote ${opts.out}\n`);
+  } else io.stdout.write(generated.yaml);
+  for (const w of generated.warnings) io.stderr.write(`warning: ${w}\n`);
+  if (generated.envVars.length > 0) io.stderr.write(`set these environment variables before running it: ${generated.envVars.join(', ')}\n`);
+  return 0;
+}
+
+export async function recordCommand(
+  opts: { upstream: string; listen?: string; out?: string; quiet: boolean; durationMs?: number; timing: 'keep' | 'none' },
+  io: CliIO,
+): Promise<number> {
+  let upstream: URL;
+  try {
+    upstream = new URL(opts.upstream);
+  } catch {
+    throw new CliExit(2, `--upstream: not a URL: ${JSON.stringify(opts.upstream)}`);
+  }
+  if (upstream.protocol !== 'ws:' && upstream.protocol !== 'wss:') throw new CliExit(2, `--upstream: expected ws:// or wss://, got ${upstream.protocol}`);
+  const { startRecorder } = await import('../record/proxy.js');
+  const { generateScenario } = await import('../record/generate.js');
+  const recorder = await startRecorder({
+    upstream: opts.upstream,
+    listen: opts.listen,
+    onFrame: opts.quiet ? undefined : (line) => io.stderr.write(line + '\n'),
+  });
+  io.stderr.write(`recording: point the client at ${recorder.listenUrl} (relaying to ${opts.upstream}); Ctrl-C writes the scenario\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      if (timer) clearTimeout(timer);
+      resolve();
+    };
+    const timer = opts.durationMs ? setTimeout(stop, opts.durationMs) : undefined;
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  const flows = recorder.flows();
+  await recorder.stop();
+  if (flows.length === 0) {
+    io.stderr.write('volley: nothing was recorded: no client connected through the proxy\n');
+    return 2;
+  }
+  const generated = generateScenario(flows, { timing: opts.timing, origin: `recording of ${opts.upstream}` });
+  if (opts.out) {
+    writeOut('-o', opts.out, generated.yaml);
+    io.stderr.write(`wrote ${opts.out} (${flows.length} connection${flows.length === 1 ? '' : 's'})\n`);
+  } else io.stdout.write(generated.yaml);
+  if (generated.envVars.length > 0) io.stderr.write(`set these environment variables before running it: ${generated.envVars.join(', ')}\n`);
+  return 0;
+}
