@@ -437,7 +437,8 @@ export function buildData(c: BuildContext, node: unknown): DataSpec | null {
     return null;
   }
   // CSV problems name the file as a user can open it from here.
-  const csvFile = relative(process.cwd(), path) || path;
+  const rel = relative(process.cwd(), path);
+  const csvFile = rel === '' || rel.startsWith('..') ? path : rel;
   const csv = parseCsv(text);
   if (!csv.ok) {
     c.r.problems.push({ file: csvFile, pos: { line: csv.line, col: csv.col }, message: csv.message });

@@ -109,7 +109,9 @@ export function parseSource(file: string, text: string): ParsedSource {
       // The parser reports the end of input; the useful place is the opening quote.
       offset = openingQuote(text, offset);
     }
-    const excerpt = text.slice(err.pos[0], err.pos[1]).replace(/\s+$/, '');
+    // The parser's range may cover one character; the key runs up to its colon.
+    const keyMatch = /^("[^"\n]*"|'[^'\n]*'|[^:#\n]+?)\s*:/.exec(text.slice(err.pos[0]));
+    const excerpt = keyMatch ? keyMatch[1]!.replace(/^["']|["']$/g, '') : '';
     const friendly = FRIENDLY[err.code];
     message = friendly ? friendly(err.message, excerpt) : lowerFirst(err.message);
     if (err.code !== 'DUPLICATE_KEY') fatal = true;
