@@ -102,14 +102,17 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
       if (pair.client) pair.client.send(bytes, { binary: isBinary });
       else early.push({ data: bytes, isBinary });
     });
+    let refused = false;
     up.once('unexpected-response', (_r, res) => {
+      refused = true;
       log(`! #${id} ${url} refused the handshake: ${res.statusCode} ${res.statusMessage ?? ''}`.trimEnd());
       rejectHandshake(socket, res.statusCode ?? 502, res.statusMessage ?? 'Bad Gateway');
       pairs.delete(pair);
       up.terminate();
     });
     up.once('error', (err: Error) => {
-      if (pair.client) return; // after the open, the close handler ends the other leg
+      // After the open, the close handler ends the other leg; after a refusal, all is said.
+      if (pair.client || refused) return;
       log(`! #${id} ${url}: ${err.message}`);
       rejectHandshake(socket, 502, 'Bad Gateway');
       pairs.delete(pair);

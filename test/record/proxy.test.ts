@@ -135,13 +135,15 @@ describe('startRecorder', () => {
 
   it("passes the server's refusal to the client, and answers 502 when the server is down", async () => {
     const refusing = await server(startEchoServer({ refuseWith: 403 }));
-    const rec = await recorderFor(refusing.url);
+    const refusedLines: string[] = [];
+    const rec = await recorderFor(refusing.url, refusedLines);
     const status = await new Promise<number>((resolve) => {
       const ws = new WebSocket(rec.listenUrl);
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       ws.on('error', () => resolve(-1));
     });
     expect(status).toBe(403);
+    await expect.poll(() => refusedLines).toEqual([expect.stringMatching(/^! #1 ws:\/\/127\.0\.0\.1:\d+\/ refused the handshake: 403/)]);
 
     const gone = await startEchoServer();
     const goneUrl = gone.url;
