@@ -3,10 +3,10 @@
 //
 // Grammar (whitespace allowed between tokens):
 //
-//   expression := method op number [unit]
+//   expression := method op number [unit]          (a space may separate number and unit)
 //   method     := "p(" number ")" | "avg" | "min" | "max" | "med" | "count" | "rate" | "value"
 //   op         := "<=" | ">=" | "==" | "!=" | "<" | ">"      (matched longest first)
-//   number     := ["-"] digits ["." digits] | ["-"] "." digits
+//   number     := ["-"] (digits ["." digits] | "." digits) [("e" | "E") ["+" | "-"] digits]
 //   unit       := "ms" | "s" | "us"                           (trend values only; converted to ms)
 //
 // Percentiles are 0 < N <= 100 (p(99.9) allowed).
@@ -23,7 +23,7 @@ export type ThresholdParseResult =
 const OPS: readonly ThresholdOp[] = ['<=', '>=', '==', '!=', '<', '>'];
 const NAMED_METHODS: readonly ThresholdMethod[] = ['avg', 'min', 'max', 'med', 'count', 'rate', 'value'];
 const UNIT_TO_MS: Record<ThresholdUnit, number> = { ms: 1, s: 1000, us: 0.001 };
-const NUMBER_RE = /-?(?:\d+(?:\.\d+)?|\.\d+)/y;
+const NUMBER_RE = /-?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?/y;
 const WORD_RE = /[A-Za-z_]+/y;
 
 class Cursor {
@@ -91,6 +91,7 @@ export function parseThresholdExpression(text: string): ThresholdParseResult {
   const num = c.match(NUMBER_RE);
   if (num === undefined) return fail(`expected a number after "${op}" in "${text}"`, numCol);
   let value = Number(num);
+  c.skipSpace();
   const unitCol = c.col;
   const unitWord = c.match(WORD_RE);
   let unit: ThresholdUnit | undefined;
