@@ -79,7 +79,9 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
           .option('html', { type: 'boolean', default: true, describe: 'write report.html (--no-html to skip)' })
           .option('junit', { type: 'string', describe: 'write JUnit XML (one test case per threshold)' })
           .option('summary-md', { type: 'string', describe: 'append a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)' })
-          .option('debug', { type: 'boolean', default: false, describe: "print the first session's handshake and frames" }),
+          .option('debug', { type: 'boolean', default: false, describe: "print the first session's handshake and frames" })
+          .option('processes', { type: 'string', describe: 'run the load as N child processes (segments) and merge their reports' })
+          .option('progress-json', { type: 'boolean', default: false, hidden: true, describe: 'progress as JSON lines on stderr' }),
       (argv) => {
         let segment: ReturnType<typeof parseSegment>;
         if (argv.segment !== undefined) {
@@ -87,6 +89,12 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
           if (!segment) throw new CliExit(2, `--segment: expected i/n with 1 <= i <= n, got ${JSON.stringify(argv.segment)}`);
         }
         const target = argv.target === undefined ? undefined : String(argv.target);
+        // What each child of --processes gets: the scenario and the flags that shape the load.
+        const childArgs: string[] = [String(argv.scenario)];
+        for (const flag of ['duration', 'connections', 'rate', 'workers', 'target'] as const)
+          if (argv[flag] !== undefined) childArgs.push(`--${flag}`, String(argv[flag]));
+        for (const t of stringList(argv.transport)) childArgs.push('--transport', t);
+        for (const s of stringList(argv.set)) childArgs.push('--set', s);
         setResult(
           import('./run.js').then(({ runCommand }) =>
             runCommand(
@@ -109,6 +117,9 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
                 junit: argv.junit,
                 summaryMd: argv['summary-md'] as string | undefined,
                 debug: Boolean(argv.debug),
+                processes: positiveInt('--processes', argv.processes),
+                childArgs,
+                progressJson: Boolean(argv['progress-json']),
               },
               io,
             ),

@@ -36,6 +36,12 @@ export interface RunCommandOptions {
   junit?: string;
   summaryMd?: string;
   debug: boolean;
+  /** Run the segments as this many child processes and merge their reports. */
+  processes?: number;
+  /** Arguments for child processes (--processes): the scenario and the load flags. */
+  childArgs?: string[];
+  /** Machine-readable progress: one {"progress": …} JSON line per second on stderr. */
+  progressJson?: boolean;
 }
 
 export function timestampForPath(d: Date): string {
@@ -115,6 +121,26 @@ export async function runCommand(opts: RunCommandOptions, io: CliIO): Promise<nu
   if (opts.junit) ensureWritableFile('--junit', path.resolve(io.cwd, opts.junit));
   if (opts.summaryMd) ensureWritableFile('--summary-md', path.resolve(io.cwd, opts.summaryMd));
 
+  if (opts.processes !== undefined && opts.processes > 1) {
+    if (transports.length > 1) throw new CliExit(2, '--processes runs one transport at a time: drop --processes or give one --transport');
+    if (opts.segment) throw new CliExit(2, '--processes and --segment do not combine: --processes N runs segments 1/N..N/N itself');
+    const { runProcesses } = await import('./processes.js');
+    return runProcesses(
+      {
+        processes: opts.processes,
+        childArgs: opts.childArgs ?? [opts.scenario],
+        runDir,
+        html: opts.html,
+        quiet: opts.quiet,
+        json: opts.json,
+        junit: opts.junit ? path.resolve(io.cwd, opts.junit) : undefined,
+        summaryMd: opts.summaryMd ? path.resolve(io.cwd, opts.summaryMd) : undefined,
+        scenario,
+      },
+      io,
+    );
+  }
+
   const color = colorEnabled(io.stdout, io.env);
   const progressOut = io.stderr;
   const live = !opts.quiet && Boolean(progressOut.isTTY);
@@ -147,7 +173,11 @@ export async function runCommand(opts: RunCommandOptions, io: CliIO): Promise<nu
         debug: opts.debug,
         onDebug: (line) => progressOut.write(`${line}\n`),
         onWarning: (line) => progressOut.write(`${live ? '\r\x1b[K' : ''}${line}\n`),
-        onProgress: opts.quiet ? undefined : (p: ProgressEvent) => printProgress(p, live, progressOut),
+        onProgress: opts.progressJson
+          ? (p: ProgressEvent) => progressOut.write(JSON.stringify({ progress: { second: p.second, ...p.point } }) + '\n')
+          : opts.quiet
+            ? undefined
+            : (p: ProgressEvent) => printProgress(p, live, progressOut),
       });
       if (sigints > 0) handle.stop();
       if (sigints > 1) handle.abort();

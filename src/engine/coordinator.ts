@@ -121,15 +121,18 @@ function loadApplied(scenario: Scenario, segment: Stripe | undefined): LoadAppli
     durationS: durationMs === undefined ? 0 : durationMs / 1000,
     gracefulStopS: l.gracefulStopMs / 1000,
   };
+  // A shard reports its own share, so the shards' loads add up to the whole when merged.
+  const seg = segment ? [segment] : [];
   if (l.model === 'connections') {
-    applied.connections = peakConnections(l);
+    applied.connections = ownedCount(seg, peakConnections(l));
     if (l.iterations !== undefined || durationMs === undefined) (applied as LoadAppliedJson & { iterations?: number }).iterations = l.iterations ?? 1;
   } else {
-    applied.rate = l.stages ? Math.max(...l.stages.map((s) => s.target)) : l.rate;
-    applied.maxConnections = l.maxConnections;
-    (applied as LoadAppliedJson & { plannedSessions?: number }).plannedSessions = totalArrivals(l);
+    const share = segment ? 1 / segment.count : 1;
+    applied.rate = (l.stages ? Math.max(...l.stages.map((s) => s.target)) : l.rate) * share;
+    applied.maxConnections = ownedCount(seg, l.maxConnections);
+    (applied as LoadAppliedJson & { plannedSessions?: number }).plannedSessions = ownedCount(seg, totalArrivals(l));
   }
-  if (l.stages) applied.stages = l.stages.map((s) => ({ durationS: s.durationMs / 1000, target: s.target }));
+  if (l.stages) applied.stages = l.stages.map((s) => ({ durationS: s.durationMs / 1000, target: segment ? s.target / segment.count : s.target }));
   if (segment) applied.segment = formatSegment(segment);
   return applied;
 }

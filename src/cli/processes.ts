@@ -1,0 +1,157 @@
+// `volley run --processes N`: the N segments of one load as child processes of one command (one
+// machine past one process's open-file limit and one heap). Each child is an ordinary
+// `volley run --segment i/N` writing its own report; this parent sums their live progress,
+// forwards Ctrl-C, and merges what they wrote into one report with one exit code.
+
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatProgressLine, formatSummary } from '../report/console.js';
+import { renderReportHtml } from '../report/html.js';
+import { renderJUnit } from '../report/junit.js';
+import { renderMarkdownSummary } from '../report/markdown.js';
+import { mergeReports } from '../report/merge.js';
+import { readReport } from '../report/read.js';
+import type { ReportJson } from '../report/types.js';
+import type { Scenario } from '../scenario/types.js';
+import { evaluateThresholds } from '../thresholds/evaluate.js';
+import type { CliIO } from './io.js';
+import { colorEnabled } from './io.js';
+
+export interface ProcessesOptions {
+  processes: number;
+  /** Arguments every child gets (scenario, flags), without --segment/--out/--quiet/--json. */
+  childArgs: string[];
+  runDir: string;
+  html: boolean;
+  quiet: boolean;
+  json: boolean;
+  junit?: string;
+  summaryMd?: string;
+  scenario: Scenario;
+}
+
+interface ChildProgress {
+  second: number;
+  active: number;
+  framesSent: number;
+  framesReceived: number;
+  errors: number;
+  p50: number | null;
+  p99: number | null;
+}
+
+const binPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/volley.js');
+
+export async function runProcesses(opts: ProcessesOptions, io: CliIO): Promise<number> {
+  const n = opts.processes;
+  const live = !opts.quiet && Boolean(io.stderr.isTTY);
+  const bySecond = new Map<number, ChildProgress[]>();
+  const children: ChildProcess[] = [];
+  const exitCodes: number[] = new Array(n).fill(-1);
+  const shardDirs: string[] = [];
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts++;
+    if (!opts.quiet) io.stderr.write(interrupts === 1 ? '\nstopping every process (Ctrl-C again to stop at once)\n' : '\nstopping now\n');
+    for (const c of children) if (c.exitCode === null) c.kill('SIGINT');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const done: Promise<void>[] = [];
+    for (let i = 0; i < n; i++) {
+      const dir = path.join(opts.runDir, `shard-${i + 1}-of-${n}`);
+      shardDirs.push(dir);
+      const args = [binPath, 'run', ...opts.childArgs, '--segment', `${i + 1}/${n}`, '--out', dir, '--quiet', '--progress-json'];
+      if (!opts.html) args.push('--no-html');
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: io.env });
+      children.push(child);
+      let buffered = '';
+      const stderr = child.stderr!;
+      stderr.setEncoding('utf8');
+      stderr.on('data', (chunk: string) => {
+        buffered += chunk;
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (line.startsWith('{"progress":')) {
+            const p = (JSON.parse(line) as { progress: ChildProgress }).progress;
+            const list = bySecond.get(p.second) ?? [];
+            list.push(p);
+            bySecond.set(p.second, list);
+            if (list.length === n && !opts.quiet) printSummed(p.second, list, live, io);
+          } else if (line.trim() !== '') io.stderr.write(`[${i + 1}/${n}] ${line}\n`);
+        }
+      });
+      done.push(
+        new Promise<void>((resolve) => {
+          child.on('exit', (code, signal) => {
+            exitCodes[i] = code ?? (signal ? 130 : 1);
+            resolve();
+          });
+        }),
+      );
+    }
+    await Promise.all(done);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (live) io.stderr.write('\r\x1b[K');
+
+  // Merge whatever the shards wrote, even after Ctrl-C or a failed shard.
+  const files = shardDirs.map((d) => path.join(d, 'report.json')).filter((f) => existsSync(f));
+  if (files.length === 0) {
+    const worst = Math.max(...exitCodes);
+    io.stderr.write(`volley: no shard wrote a report (exit codes ${exitCodes.join(', ')})\n`);
+    return worst === 130 ? 130 : worst >= 2 ? worst : 3;
+  }
+  const reports: ReportJson[] = files.map((f) => readReport(f));
+  const merged = mergeReports(reports, files.map((f) => path.relative(opts.runDir, f)));
+  merged.thresholds = evaluateThresholds(opts.scenario.thresholds, merged.metrics);
+  if (interrupts > 0) merged.interrupted = true;
+  writeFileSync(path.join(opts.runDir, 'report.json'), JSON.stringify(merged, null, 2) + '\n');
+  if (opts.html) writeFileSync(path.join(opts.runDir, 'report.html'), renderReportHtml(merged));
+  if (opts.junit) writeFileSync(opts.junit, renderJUnit(merged));
+  if (opts.summaryMd) writeFileSync(opts.summaryMd, renderMarkdownSummary(merged), { flag: 'a' });
+  if (opts.json) io.stdout.write(JSON.stringify({ report: path.join(opts.runDir, 'report.json'), processes: n, exitCodes, thresholds: merged.thresholds, errors: merged.errors }, null, 2) + '\n');
+  else {
+    io.stdout.write(formatSummary(merged, { color: colorEnabled(io.stdout, io.env) }) + '\n');
+    io.stdout.write(`report: ${path.relative(io.cwd, path.join(opts.runDir, 'report.json'))} (merged from ${files.length} of ${n} processes)\n`);
+  }
+  if (interrupts > 0 || exitCodes.includes(130)) return 130;
+  if (files.length < n) {
+    io.stderr.write(`volley: ${n - files.length} of ${n} processes wrote no report (exit codes ${exitCodes.join(', ')})\n`);
+    return 3;
+  }
+  const connects = merged.metrics['connect'];
+  const started = merged.metrics['sessions_started'];
+  if (started?.type === 'counter' && started.count > 0 && (!connects || (connects.type === 'trend' && connects.count === 0))) {
+    io.stderr.write(`volley: the run could not proceed: no connection to ${merged.target} could be opened (${merged.errors[0]?.first ?? 'unknown reason'})\n`);
+    return 3;
+  }
+  return merged.thresholds.some((t) => !t.ok) || merged.aborted ? 1 : 0;
+}
+
+function printSummed(second: number, list: ChildProgress[], live: boolean, io: CliIO): void {
+  const line = formatProgressLine({
+    elapsedS: second,
+    active: list.reduce((a, p) => a + p.active, 0),
+    framesSentPerS: list.reduce((a, p) => a + p.framesSent, 0),
+    framesReceivedPerS: list.reduce((a, p) => a + p.framesReceived, 0),
+    // Exact per-second percentiles would need the shards' histograms: the worst shard is shown.
+    p50: maxOrNull(list.map((p) => p.p50)),
+    p99: maxOrNull(list.map((p) => p.p99)),
+    errors: list.reduce((a, p) => a + p.errors, 0),
+  });
+  io.stderr.write(live ? `\r\x1b[K${line}` : `${line}\n`);
+}
+
+function maxOrNull(values: (number | null)[]): number | null {
+  const v = values.filter((x): x is number => x !== null);
+  return v.length ? Math.max(...v) : null;
+}
