@@ -57,6 +57,12 @@ function checkOptions(name: string, opts: TargetOptions): void {
   }
 }
 
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: 'address already in use',
+  EACCES: 'permission denied',
+  EADDRNOTAVAIL: 'address not available on this machine',
+};
+
 function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
@@ -64,7 +70,7 @@ function hostForUrl(host: string): string {
 /**
  * Starts an embedded target and resolves once it listens. Prints nothing: `volley serve` prints
  * the URLs from the returned RunningTarget. Throws VolleyError INVALID_INPUT for a bad name or
- * option, RUN_FAILED when the address cannot be bound.
+ * option or an address that cannot be bound (in use, privileged, not local), RUN_FAILED otherwise.
  */
 export async function startTarget(name: TargetName, opts: TargetOptions = {}): Promise<RunningTarget> {
   checkOptions(name, opts);
@@ -126,10 +132,13 @@ export async function startTarget(name: TargetName, opts: TargetOptions = {}): P
     const onError = (err: NodeJS.ErrnoException): void => {
       longPoll.closeAll();
       app.close();
+      // A port in use, a privileged port or a foreign address is the caller's choice (--port,
+      // --host): invalid input. Anything else means the target could not run.
+      const reason = LISTEN_ERRORS[err.code ?? ''];
       reject(
         new VolleyError(
-          'RUN_FAILED',
-          `cannot listen on ${hostForUrl(host)}:${opts.port ?? 0} for the ${name} target: ${err.code ?? err.message}`,
+          reason ? 'INVALID_INPUT' : 'RUN_FAILED',
+          `cannot listen on ${hostForUrl(host)}:${opts.port ?? 0} for the ${name} target: ${reason ?? err.code ?? err.message}`,
         ),
       );
     };

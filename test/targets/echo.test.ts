@@ -170,8 +170,8 @@ describe('echo target misc', () => {
     expect(target.longPollUrl).toBe(`http://127.0.0.1:${target.port}/lp`);
     await expect(startTarget('echo', { port: target.port })).rejects.toMatchObject({
       name: 'VolleyError',
-      code: 'RUN_FAILED',
-      message: expect.stringContaining(`127.0.0.1:${target.port}`),
+      code: 'INVALID_INPUT',
+      message: `cannot listen on 127.0.0.1:${target.port} for the echo target: address already in use`,
     });
   });
 
