@@ -1,0 +1,140 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { runScenario } from '../../src/engine/coordinator.js';
+import type { CounterJson, TrendJson } from '../../src/report/types.js';
+import { reply, startCountingServer } from '../helpers/ws-servers.js';
+import type { CountingServer } from '../helpers/ws-servers.js';
+
+let server: CountingServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+function counter(metrics: Record<string, unknown>, key: string): number {
+  return (metrics[key] as CounterJson | undefined)?.count ?? 0;
+}
+function trend(metrics: Record<string, unknown>, key: string): TrendJson {
+  const t = metrics[key] as TrendJson | undefined;
+  if (!t) throw new Error(`no trend ${key} in ${Object.keys(metrics).join(', ')}`);
+  return t;
+}
+
+describe('volley run against an outside ws server', () => {
+  it('accounts for every frame: sent and received equal what the server counted', async () => {
+    server = await startCountingServer((ws, data, isBinary, s) => reply(ws, s, data, isBinary));
+    const source = `
+name: echo-count
+target: ${server.url}
+load: {model: connections, connections: 12, iterations: 1}
+steps:
+  - loop:
+      count: 25
+      steps:
+        - send: "ping \${iter} from \${vu}"
+          expect: {text: "ping \${iter} from \${vu}", timeout: 2s}
+          name: echo
+  - send: "unanswered-but-echoed"
+`;
+    const { report } = await runScenario({ file: '<inline>', source, workers: 2 });
+    const m = report.metrics;
+    expect(server.connections).toBe(12);
+    expect(counter(m, 'frames_sent')).toBe(server.framesReceived);
+    expect(counter(m, 'frames_received')).toBe(server.framesSent);
+    expect(counter(m, 'frames_sent')).toBe(12 * 26);
+    expect(trend(m, 'latency{name:echo}').count).toBe(12 * 25);
+    expect(counter(m, 'sessions_started')).toBe(12);
+    expect(counter(m, 'sessions_completed')).toBe(12);
+    expect(counter(m, 'errors')).toBe(0);
+    // Bytes come from the sockets: what the client wrote is what the server read.
+    expect(counter(m, 'bytes_sent')).toBe(server.bytesRead());
+    expect(counter(m, 'bytes_received')).toBe(server.bytesWritten());
+    expect(report.format).toBe(1);
+    expect(trend(m, 'latency').hdr.length).toBeGreaterThan(10);
+  });
+
+  it('an awaited frame that arrives third is found, and the two before it are skipped and counted', async () => {
+    server = await startCountingServer((ws, data, _b, s) => {
+      const n = data.toString();
+      reply(ws, s, `noise-a ${n}`);
+      reply(ws, s, `noise-b ${n}`);
+      reply(ws, s, `answer ${n}`);
+    });
+    const source = `
+name: third
+target: ${server.url}
+load: {connections: 3}
+steps:
+  - loop:
+      count: 10
+      steps:
+        - send: "q\${iter}"
+          expect: {match: "^answer q\${iter}$", timeout: 2s}
+          name: ask
+`;
+    const { report } = await runScenario({ file: '<inline>', source, workers: 1 });
+    const m = report.metrics;
+    expect(trend(m, 'latency{name:ask}').count).toBe(30);
+    expect(counter(m, 'frames_received')).toBe(90);
+    expect(counter(m, 'frames_skipped')).toBe(60);
+    expect(counter(m, 'errors')).toBe(0);
+  });
+
+  it('a frame that never comes is an expect_timeout error with the matcher in its message', async () => {
+    server = await startCountingServer(() => {});
+    const source = `
+name: silent
+target: ${server.url}
+load: {connections: 2}
+steps:
+  - send: "hello"
+    expect: {text: "never", timeout: 300ms}
+    name: nothing
+`;
+    const { report } = await runScenario({ file: '<inline>', source, workers: 1 });
+    expect(counter(report.metrics, 'errors{kind:expect_timeout}')).toBe(2);
+    expect(counter(report.metrics, 'sessions_failed')).toBe(2);
+    const e = report.errors.find((x) => x.kind === 'expect_timeout');
+    expect(e?.first).toContain('never');
+  });
+
+  it('reports p50 within 1.5 ms of a server that answers after a fixed 20 ms, at 200 paced connections', async () => {
+    server = await startCountingServer((ws, data, _b, s) => {
+      setTimeout(() => reply(ws, s, data), 20);
+    });
+    const source = `
+name: fixed-delay
+target: ${server.url}
+load: {connections: 200}
+steps:
+  - loop:
+      count: 10
+      every: 100ms
+      steps:
+        - send: "d\${iter}"
+          expect: {text: "d\${iter}", timeout: 2s}
+          name: delayed
+`;
+    const { report } = await runScenario({ file: '<inline>', source });
+    const t = trend(report.metrics, 'latency{name:delayed}');
+    expect(t.count).toBe(2000);
+    expect(Math.abs(t.p50 - 20)).toBeLessThan(1.5);
+    expect(counter(report.metrics, 'errors')).toBe(0);
+  });
+
+  it('a refused target fails every session and marks the run as unable to proceed', async () => {
+    const closed = await startCountingServer(() => {});
+    const url = closed.url;
+    await closed.close();
+    const source = `
+name: refused
+target: ${url}
+load: {connections: 2}
+steps:
+  - send: "x"
+`;
+    const result = await runScenario({ file: '<inline>', source, workers: 1 });
+    expect(result.noConnection).toBe(true);
+    expect(counter(result.report.metrics, 'errors{kind:connect_refused}')).toBeGreaterThanOrEqual(2);
+    expect(result.failureReason).toContain('refused');
+  });
+});
