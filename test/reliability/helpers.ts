@@ -1,0 +1,231 @@
+// Misbehaving servers written for the reliability tests, and a runner that drives the real CLI
+// (`node bin/volley.js run …`) as a child process. Every server counts what it saw on its own
+// sockets, so tests reconcile volley's report with the server's view.
+
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WebSocketServer } from 'ws';
+import type WebSocket from 'ws';
+import type { ReportJson } from '../../src/report/types.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const bin = path.join(repoRoot, 'bin/volley.js');
+
+export interface TestServer {
+  url: string;
+  port: number;
+  /** TCP connections accepted. */
+  connections: number;
+  /** WebSocket frames the server read / wrote (ws servers only). */
+  framesReceived: number;
+  framesSent: number;
+  close(): Promise<void>;
+}
+
+function trackSockets(server: net.Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  return sockets;
+}
+
+async function listen(server: net.Server, port = 0): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+export interface WsServerHooks {
+  onConnection?: (ws: WebSocket, socket: Socket, server: TestServer) => void;
+  /** Default: echo the frame back (counted). */
+  onFrame?: (ws: WebSocket, data: Buffer, isBinary: boolean, server: TestServer) => void;
+}
+
+/** A `ws` server on 127.0.0.1 (port 0 unless given) that echoes unless told otherwise. */
+export async function startWsServer(hooks: WsServerHooks = {}, port = 0): Promise<TestServer> {
+  const httpServer = http.createServer();
+  const sockets = trackSockets(httpServer);
+  const wss = new WebSocketServer({ server: httpServer, maxPayload: 256 * 1024 * 1024 });
+  const realPort = await listen(httpServer, port);
+  const state: TestServer = {
+    url: `ws://127.0.0.1:${realPort}/`,
+    port: realPort,
+    connections: 0,
+    framesReceived: 0,
+    framesSent: 0,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => wss.close(() => r()));
+      await new Promise<void>((r) => httpServer.close(() => r()));
+    },
+  };
+  wss.on('connection', (ws, req) => {
+    state.connections++;
+    hooks.onConnection?.(ws, req.socket, state);
+    ws.on('error', () => undefined);
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      state.framesReceived++;
+      if (hooks.onFrame) hooks.onFrame(ws, data, isBinary, state);
+      else {
+        state.framesSent++;
+        ws.send(data, { binary: isBinary });
+      }
+    });
+  });
+  return state;
+}
+
+/** A raw TCP server: `onSocket` decides what (if anything) the peer ever sees. */
+export async function startRawServer(onSocket: (socket: Socket) => void): Promise<TestServer> {
+  const server = net.createServer();
+  const sockets = trackSockets(server);
+  const port = await listen(server);
+  const state: TestServer = {
+    url: `ws://127.0.0.1:${port}/`,
+    port,
+    connections: 0,
+    framesReceived: 0,
+    framesSent: 0,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+  server.on('connection', (s) => {
+    state.connections++;
+    s.on('error', () => undefined);
+    onSocket(s);
+  });
+  return state;
+}
+
+/** A port with nothing listening on it (bound, then closed). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  const port = await listen(s);
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Milliseconds from spawn to exit. */
+  elapsedMs: number;
+  outDir: string;
+  report: ReportJson | undefined;
+}
+
+export interface CliRun {
+  child: ChildProcess;
+  /** Resolves once the child wrote this on stdout or stderr (or rejects at the timeout). */
+  waitFor(text: string | RegExp, timeoutMs: number): Promise<void>;
+  done: Promise<CliResult>;
+}
+
+export function tempDir(prefix = 'volley-rel-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function writeScenario(dir: string, yaml: string, name = 'scenario.yaml'): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, yaml);
+  return file;
+}
+
+/**
+ * Spawns `node bin/volley.js <args>`. The child is killed (SIGKILL) after `killAfterMs`, so a
+ * hang fails the test instead of the suite. `--out` defaults to a fresh temp folder.
+ */
+export function runCli(args: string[], opts: { killAfterMs?: number; outDir?: string; cwd?: string } = {}): CliRun {
+  const outDir = opts.outDir ?? path.join(tempDir(), 'out');
+  const fullArgs = args[0] === 'run' && !args.includes('--out') ? [...args, '--out', outDir] : args;
+  const started = Date.now();
+  const child = spawn(process.execPath, [bin, ...fullArgs], {
+    cwd: opts.cwd ?? repoRoot,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const watchers: { text: string | RegExp; resolve: () => void }[] = [];
+  const check = (): void => {
+    for (let i = watchers.length - 1; i >= 0; i--) {
+      const w = watchers[i]!;
+      const all = stdout + stderr;
+      if (typeof w.text === 'string' ? all.includes(w.text) : w.text.test(all)) {
+        watchers.splice(i, 1);
+        w.resolve();
+      }
+    }
+  };
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+    check();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    check();
+  });
+  const killer = setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs ?? 30_000);
+  const done = new Promise<CliResult>((resolve) => {
+    child.on('exit', (code, signal) => {
+      clearTimeout(killer);
+      // Let the pipes drain before reading what was printed.
+      setImmediate(() => {
+        const reportFile = path.join(outDir, 'report.json');
+        const report = existsSync(reportFile) ? (JSON.parse(readFileSync(reportFile, 'utf8')) as ReportJson) : undefined;
+        resolve({ code, signal, stdout, stderr, elapsedMs: Date.now() - started, outDir, report });
+      });
+    });
+  });
+  return {
+    child,
+    done,
+    waitFor: (text, timeoutMs) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${String(text)} within ${timeoutMs}ms; stderr: ${stderr}`)), timeoutMs);
+        watchers.push({
+          text,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+        check();
+      }),
+  };
+}
+
+export function counter(report: ReportJson | undefined, key: string): number {
+  const m = report?.metrics[key];
+  return m && m.type === 'counter' ? m.count : 0;
+}
+
+export function trendCount(report: ReportJson | undefined, key: string): number {
+  const m = report?.metrics[key];
+  return m && m.type === 'trend' ? m.count : 0;
+}
+
+/** Every errors{kind:…} counter in a report, as {kind: count}. */
+export function errorKinds(report: ReportJson | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, m] of Object.entries(report?.metrics ?? {})) {
+    const match = /^errors\{kind:([a-z_]+)\}$/.exec(k);
+    if (match && m.type === 'counter') out[match[1]!] = m.count;
+  }
+  return out;
+}
