@@ -36,7 +36,7 @@ dl.meta div{min-width:0}dl.meta dt{color:var(--muted);font-size:.85em}dl.meta dd
 .banner.warn{background:#fff8c5;border-color:#d4a72c;color:#4d2d00}
 .banner.bad{background:#ffebe9;border-color:#ff8182;color:#82071e}
 .scroll{overflow-x:auto;max-width:100%}
-table{border-collapse:collapse;font-variant-numeric:tabular-nums;min-width:100%}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums;width:100%}
 th,td{padding:4px 10px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
 th{background:var(--soft);font-weight:600;font-size:.9em}
 th:first-child,td:first-child,th.text,td.text{text-align:left}

@@ -31,6 +31,8 @@ beforeAll(async () => {
   });
   dir = mkdtempSync(path.join(tmpdir(), 'volley-report-'));
   report = makeReport({ failThreshold: true, limited: true, errorMessage: '<img src=x onerror=console.error("xss")> no frame matched /hello 7/' });
+  // A step name too long to fit a 400px window: its table must scroll inside the page, not widen it.
+  report.metrics['latency{name:subscribeToMarketDataSnapshotStreamWithRetries}'] = report.metrics['latency{name:say}']!;
   const file = path.join(dir, 'report.html');
   writeFileSync(file, renderReportHtml(report));
   fileUrl = pathToFileURL(file).href;
@@ -125,6 +127,9 @@ describe('report.html in Chromium', () => {
     }));
     expect(widths.doc).toBeLessThanOrEqual(widths.viewport);
     expect(widths.body).toBeLessThanOrEqual(widths.viewport);
+    // The long step name did need room: its table scrolls within its own box.
+    const latencyBox = await page.locator('#latency .scroll').evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+    expect(latencyBox.scroll).toBeGreaterThan(latencyBox.client);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'report-narrow.png'), fullPage: true });
     await page.context().close();

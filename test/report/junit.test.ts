@@ -38,7 +38,7 @@ describe('renderJUnit', () => {
     expect(failed.map((c) => c.attrs['classname'])).toEqual(['errors']);
     const failure = failed[0]!.children[0]!;
     expect(failure.attrs['type']).toBe('threshold');
-    expect(failure.attrs['message']).toBe(`errors: rate < 0.00001 failed: actual ${Number(failing.actual!.toPrecision(3))}`);
+    expect(failure.attrs['message']).toBe(`errors: rate < 0.05 failed: actual ${Number(failing.actual!.toPrecision(3))}`);
     expect(failure.text).toContain(`actual ${failing.actual}`);
   });
 
