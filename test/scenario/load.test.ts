@@ -36,6 +36,17 @@ describe('defaults', () => {
   });
 });
 
+describe('describeScenario', () => {
+  it.each([
+    ['load: {connections: 50, duration: 15s}', 'd: ws://127.0.0.1:9, 2 steps, 50 connections for 15s, 1 threshold'],
+    ['load: {connections: 3, iterations: 2}', 'd: ws://127.0.0.1:9, 2 steps, 3 connections, 2 sessions each, 1 threshold'],
+    ['load: {rate: 20, duration: 1m, maxConnections: 9}', 'd: ws://127.0.0.1:9, 2 steps, 20 sessions/s for 1m, max 9 connections, 1 threshold'],
+  ])('summarises %s in one line', (load, line) => {
+    const { scenario } = ok(`name: d\n${T}${load}\nsteps:\n  - loop: {count: 2, steps: [{send: x}]}\nthresholds: {errors: [count < 1]}\n`);
+    expect(describeScenario(scenario)).toBe(line);
+  });
+});
+
 describe('load models', () => {
   it('ramps connections through stages (the pool is the largest target)', () => {
     const { scenario } = ok(`${T}load:\n  stages: [{duration: 10s, target: 100}, {duration: 30s, target: 40}]\n  gracefulStop: 0\nsteps: [{send: x}]\n`);
