@@ -150,6 +150,7 @@ export async function recordCommand(
     writeOut('-o', opts.out, generated.yaml);
     io.stderr.write(`wrote ${opts.out} (${flows.length} connection${flows.length === 1 ? '' : 's'})\n`);
   } else io.stdout.write(generated.yaml);
+  for (const w of generated.warnings) io.stderr.write(`warning: ${w}\n`);
   if (generated.envVars.length > 0) io.stderr.write(`set these environment variables before running it: ${generated.envVars.join(', ')}\n`);
   return 0;
 }

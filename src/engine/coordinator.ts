@@ -22,7 +22,9 @@ import { evaluateThresholds } from '../thresholds/evaluate.js';
 import type { FromWorker, ToWorker, WorkerHealth, WorkerInit } from './messages.js';
 import type { RunOverrides } from './overrides.js';
 import { applyOverrides } from './overrides.js';
+import { runSetup } from './setup.js';
 import { resolveTarget } from './targets.js';
+import { resolveTls } from '../transport/tls-options.js';
 
 export interface RunOptions {
   file: string;
@@ -155,7 +157,9 @@ export function startRun(opts: RunOptions): RunHandle {
     const scenario = prepareScenario(opts);
     const target = await resolveTarget(scenario.target);
     try {
-      return await execute(scenario, target.url, opts, (s, a) => {
+      const baseDir = opts.file === '<inline>' ? process.cwd() : path.dirname(path.resolve(opts.file));
+      const setupVars = await runSetup(scenario, opts.env ?? process.env, resolveTls(scenario.connect.tls, baseDir));
+      return await execute(scenario, target.url, setupVars, opts, (s, a) => {
         stopHook = s;
         abortHook = a;
         if (abortRequested) a();
@@ -186,6 +190,7 @@ export function runScenario(opts: RunOptions): Promise<RunResult> {
 async function execute(
   scenario: Scenario,
   targetUrl: string,
+  setupVars: Record<string, string>,
   opts: RunOptions,
   setHooks: (stop: () => void, abort: () => void) => void,
 ): Promise<RunResult> {
@@ -351,6 +356,7 @@ async function execute(
         stripePath: [...segmentPath, { index: i, count: n }],
         debug: Boolean(opts.debug) && i === 0 && (!opts.segment || opts.segment.index === 0),
         baseDir,
+        setupVars,
       };
       const worker = new Worker(script, { workerData: init, name: `volley-worker-${i}-${randomUUID().slice(0, 4)}` });
       const state: WorkerState = { worker, index: i, ready: false, done: false, lastSecond: 0, health: [] };

@@ -21,6 +21,8 @@ export interface WorkerInit {
   debug: boolean;
   /** Directory the scenario's relative paths resolve against. */
   baseDir: string;
+  /** Captures of the scenario's setup requests (run once by the coordinator). */
+  setupVars: Record<string, string>;
 }
 
 export interface WorkerHealth {

@@ -20,6 +20,14 @@ import { TransportError } from '../transport/types.js';
 
 /** Frames kept for a later expect; past this the oldest is dropped (and counted as skipped). */
 const INBOX_LIMIT = 10_000;
+/** A send waits while more than this is queued and unsent (a server that stops reading), so a
+ *  session never buffers without bound; it resumes once the queue is under the low-water mark. */
+const SEND_HIGH_WATER_BYTES = 1024 * 1024;
+const SEND_LOW_WATER_BYTES = 256 * 1024;
+const DRAIN_POLL_MS = 10;
+/** An unpaced loop yields to the event loop this often, so sockets, timers and stop messages
+ *  are served even when no step of the loop waits for anything. */
+const UNPACED_YIELD_EVERY = 64;
 
 /** What every session of a worker shares. */
 export interface SessionEnv {
@@ -30,6 +38,8 @@ export interface SessionEnv {
   transportOptions: (ctx: RenderContext) => TransportOptions;
   /** Called by a session that ends, so the executor can replace it. */
   env: NodeJS.ProcessEnv;
+  /** Variables captured by the scenario's setup requests; every session starts with them. */
+  setupVars?: Readonly<Record<string, string>>;
 }
 
 interface StepMetrics {
@@ -136,7 +146,7 @@ export class Session implements TransportSink {
     this.metrics = env.metrics;
     this.start = start;
     this.ctx = {
-      vars: new Map(),
+      vars: env.setupVars ? new Map(Object.entries(env.setupVars)) : new Map(),
       vu: start.vu,
       iter: 0,
       nextSeq: () => ++this.seq,
@@ -315,6 +325,7 @@ export class Session implements TransportSink {
           const sm = metricsFor(step, this.metrics);
           const expect = step.expect;
           const prepared = expect ? prepareMatcher(expect.matcher, this.ctx) : undefined;
+          if (this.transport!.bufferedAmount > SEND_HIGH_WATER_BYTES) await this.waitForDrain();
           const sentAt = performance.now();
           this.sendPayload(step.payload);
           if (expect && prepared) {
@@ -422,6 +433,7 @@ export class Session implements TransportSink {
           if (delay > 0) await this.sleep(delay);
           lateness += Math.max(0, performance.now() - intended);
         } else if (step.durationMs !== undefined && performance.now() - loopStart >= step.durationMs) break;
+        else if (i % UNPACED_YIELD_EVERY === UNPACED_YIELD_EVERY - 1) await yieldToEventLoop();
         this.ensureOpen();
         this.ctx.iter = i;
         await this.runSteps(step.steps, lateness);
@@ -484,6 +496,31 @@ export class Session implements TransportSink {
     });
   }
 
+  /**
+   * Backpressure: the server reads slower than we send. Waits (counted as send_blocked time)
+   * until the queue drains under the low-water mark; past connect.timeout the session fails
+   * with send_blocked instead of queueing more.
+   */
+  private async waitForDrain(): Promise<void> {
+    const t = this.transport!;
+    const blockedAt = performance.now();
+    const limitMs = this.env.scenario.connect.timeoutMs;
+    try {
+      while (t.bufferedAmount > SEND_LOW_WATER_BYTES) {
+        this.ensureOpen();
+        if (performance.now() - blockedAt >= limitMs)
+          throw new TransportError(
+            'send_blocked',
+            `the server stopped reading: ${t.bufferedAmount} bytes still unsent after ${formatMs(limitMs)}`,
+          );
+        await this.sleep(DRAIN_POLL_MS);
+      }
+    } finally {
+      this.metrics.trend(TREND.sendBlocked).recordMs(performance.now() - blockedAt);
+    }
+    this.ensureOpen();
+  }
+
   private sleep(ms: number): Promise<void> {
     if (ms <= 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -505,6 +542,10 @@ export class Session implements TransportSink {
     this.sleepResolve = undefined;
     r?.();
   }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function formatMs(ms: number): string {

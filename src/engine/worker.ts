@@ -49,6 +49,7 @@ async function main(): Promise<void> {
     createTransport,
     transportOptions: buildTransportOptions(scenario, init.baseDir),
     env,
+    setupVars: init.setupVars,
   };
 
   const lag = monitorEventLoopDelay({ resolution: 10 });
