@@ -35,6 +35,7 @@ export class SocketIoWire {
   /** Raw TCP sockets still open -> the socket handed to http (the TLS socket under https). */
   private readonly live = new Map<net.Socket, Duplex>();
   private idleWaiter: (() => void) | undefined;
+  private destroyed = false;
 
   constructor(options: WireOptions) {
     const agentOptions: http.AgentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS, scheduling: 'fifo' };
@@ -46,6 +47,12 @@ export class SocketIoWire {
       const host = stripBrackets(requestOptions.hostname ?? requestOptions.host ?? 'localhost');
       const port = Number(requestOptions.port ?? (secure ? 443 : 80));
       const raw = net.connect({ host, port, localAddress }) as TrackedSocket;
+      if (this.destroyed) {
+        // Engine.IO may still open a socket after a destroy (an upgrade probe it was about to
+        // start, a last POST): it must not outlive the connection.
+        raw.destroy();
+        return raw;
+      }
       raw.setNoDelay(true);
       raw[kWire] = this;
       raw.on('error', onSocketError);
@@ -129,6 +136,7 @@ export class SocketIoWire {
 
   /** Destroys every socket at once. */
   destroy(): void {
+    this.destroyed = true;
     for (const [raw, outer] of this.live) {
       outer.destroy();
       raw.destroy();

@@ -177,6 +177,34 @@ describe.each(TRANSPORT_SETS)('Socket.IO over $label', ({ transports }) => {
   });
 });
 
+describe('Socket.IO destroy and debug', () => {
+  it('destroy() ends every socket at once and reports a client close', async () => {
+    for (const { transports } of TRANSPORT_SETS) {
+      const { sink, transport } = await open(transports);
+      await sink.frame('welcome');
+      transport.destroy();
+      expect(transport.isOpen).toBe(false);
+      expect(sink.closes).toEqual([{ code: 1000, reason: 'destroyed', initiatedByClient: true }]);
+      await server.socketsClosed(3000);
+    }
+  });
+
+  it('hands handshake and event lines to the debug callback', async () => {
+    const lines: string[] = [];
+    const { sink, transport } = await open(['websocket'], { debug: (line) => lines.push(line) });
+    try {
+      await sink.frame('welcome');
+      await transport.emit!('echo-ack', [{ n: 1 }], 2000);
+    } finally {
+      await transport.close(1000, 'done');
+    }
+    expect(lines[0]).toMatch(/^socket\.io connected to http:\/\/127\.0\.0\.1:\d+\/ \(sid .+, engine .+, websocket\)$/);
+    expect(lines).toContain('> echo-ack {"n":1}');
+    expect(lines.some((l) => l.startsWith('< welcome {"sid":'))).toBe(true);
+    expect(lines[lines.length - 1]).toBe('socket.io disconnect: io client disconnect');
+  });
+});
+
 describe('Socket.IO polling with upgrade', () => {
   it('moves to websocket once the upgrade completes', async () => {
     const { sink, transport } = await open(['polling', 'websocket']);
