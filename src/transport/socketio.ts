@@ -50,7 +50,31 @@ type TaggedSocket = Socket & { [kTransport]?: SocketIoTransport };
 const CLOSE_GRACE_MS = 2000;
 
 export function createSocketIoTransport(options: TransportOptions, sink: TransportSink): Transport {
-  return new SocketIoTransport(options, sink);
+  try {
+    return new SocketIoTransport(options, sink);
+  } catch (err) {
+    // The contract: failures surface from connect(), classified, never from the factory.
+    if (err instanceof TransportError) return failedTransport(err);
+    throw err;
+  }
+}
+
+function failedTransport(err: TransportError): Transport {
+  const closed = (): never => {
+    throw new TransportError('send_failed', 'the Socket.IO connection never opened');
+  };
+  return {
+    connect: () => Promise.reject(err),
+    send: closed,
+    emit: closed,
+    ping: () => Promise.reject(new TransportError('send_failed', 'the Socket.IO connection never opened')),
+    close: () => Promise.resolve(),
+    destroy: () => undefined,
+    bytesSent: 0,
+    bytesReceived: 0,
+    bufferedAmount: 0,
+    isOpen: false,
+  };
 }
 
 /** Where to connect: origin, namespace, Engine.IO path and query, from the options and URL. */

@@ -316,6 +316,13 @@ describe('Socket.IO connect failures', () => {
     });
   }
 
+  it('rejects a target that is not an http(s) or ws(s) URL from connect(), not the factory', async () => {
+    const transport = createSocketIoTransport(transportOptions('ftp://127.0.0.1:21', ['websocket']), new RecordingSink());
+    const err = await caught(transport.connect());
+    expect(err).toMatchObject({ kind: 'other', message: 'Socket.IO target must be an http(s) or ws(s) URL, got ftp://127.0.0.1:21' });
+    expect(transport.isOpen).toBe(false);
+  });
+
   it('classifies an unknown namespace as handshake_rejected', async () => {
     const transport = createSocketIoTransport(transportOptions(server.url, ['websocket'], { namespace: '/nope' }), new RecordingSink());
     const err = await caught(transport.connect());
