@@ -7,6 +7,8 @@ export const TREND = {
   wait: 'wait',
   ping: 'ping',
   sessionDuration: 'session_duration',
+  /** Time a send waited for the server to read (backpressure: bufferedAmount over the high-water mark). */
+  sendBlocked: 'send_blocked',
 } as const;
 
 export const COUNTER = {
