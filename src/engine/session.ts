@@ -17,6 +17,8 @@ import type { RenderContext } from '../scenario/template.js';
 import type { ExpectSpec, JsonTemplate, Payload, Scenario, Step } from '../scenario/types.js';
 import type { CloseInfo, InboundFrame, Transport, TransportOptions, TransportSink } from '../transport/types.js';
 import { TransportError } from '../transport/types.js';
+import { addDeadline, removeDeadline } from './deadlines.js';
+import type { DeadlineEntry } from './deadlines.js';
 
 /** Frames kept for a later expect; past this the oldest is dropped (and counted as skipped). */
 const INBOX_LIMIT = 10_000;
@@ -65,6 +67,10 @@ function metricsFor(step: Step, metrics: MetricsRegistry): StepMetrics {
 
 class SessionEnded extends Error {}
 
+/** A send found the connection already closing: the close that follows says why (counted once,
+ *  by onClose), so this is not a second error. */
+class ConnectionEnding extends Error {}
+
 class ExpectFailed extends Error {
   readonly kind: ErrorKind;
   constructor(kind: ErrorKind, message: string) {
@@ -73,13 +79,13 @@ class ExpectFailed extends Error {
   }
 }
 
-interface Waiter {
+// The expect in progress; its timeout sits on the worker's deadline wheel (deadlines.ts).
+interface Waiter extends DeadlineEntry {
   prepared: PreparedMatcher;
   event: string | undefined;
   strict: boolean;
   resolve: (frame: InboundFrame) => void;
   reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
 }
 
 function describeMatcher(spec: ExpectSpec, prepared: PreparedMatcher): string {
@@ -132,6 +138,9 @@ export class Session implements TransportSink {
   private closed = false;
   private aborted = false;
   private failed = false;
+  /** A send met a closing connection; counted as send_failed only if the close gives no reason. */
+  private endingUncounted = false;
+  private closeErrorCounted = false;
   private sleepTimer: NodeJS.Timeout | undefined;
   private sleepResolve: (() => void) | undefined;
   private bytesSentCounted = 0;
@@ -185,7 +194,7 @@ export class Session implements TransportSink {
     } finally {
       this.cancelSleep();
       if (this.transport) {
-        if (this.transport.isOpen && !this.aborted) {
+        if ((this.transport.isOpen || (opened && !this.closed)) && !this.aborted) {
           try {
             await this.transport.close(1000, '');
           } catch {
@@ -194,6 +203,8 @@ export class Session implements TransportSink {
         } else if (this.aborted) this.transport.destroy();
       }
       if (opened) m.connectionClosed();
+      if (this.endingUncounted && !this.closeErrorCounted && !this.aborted)
+        m.error('send_failed', 'send on a connection that was closing');
       this.flushBytes();
       if (this.inbox.length > 0) {
         // Frames no expect ever looked at were skipped by the scenario: still counted.
@@ -217,7 +228,7 @@ export class Session implements TransportSink {
     const w = this.waiter;
     if (w) {
       this.waiter = undefined;
-      clearTimeout(w.timer);
+      removeDeadline(w);
       w.reject(new SessionEnded());
     }
   }
@@ -242,6 +253,10 @@ export class Session implements TransportSink {
     if (err instanceof SessionEnded) return;
     if (this.aborted) return;
     this.failed = true;
+    if (err instanceof ConnectionEnding) {
+      this.endingUncounted = true;
+      return;
+    }
     if (err instanceof TransportError) this.metrics.error(err.kind, err.message);
     else if (err instanceof ExpectFailed) this.metrics.error(err.kind, err.message);
     else this.metrics.error('other', err instanceof Error ? err.message : String(err));
@@ -256,14 +271,14 @@ export class Session implements TransportSink {
     if (w !== undefined) {
       if ((w.event === undefined || frame.event === w.event) && matchFrame(w.prepared, frame)) {
         this.waiter = undefined;
-        clearTimeout(w.timer);
+        removeDeadline(w);
         w.resolve(frame);
         return;
       }
       this.metrics.add('frames_skipped');
       if (w.strict) {
         this.waiter = undefined;
-        clearTimeout(w.timer);
+        removeDeadline(w);
         w.reject(new ExpectFailed('unexpected_frame', `strict expect got a frame that did not match: ${preview(frame)}`));
       }
       return;
@@ -279,12 +294,13 @@ export class Session implements TransportSink {
     this.closed = true;
     if (info.errorKind !== undefined && !this.aborted) {
       this.failed = true;
+      this.closeErrorCounted = true;
       this.metrics.error(info.errorKind, info.errorMessage ?? `connection closed (${info.code})`);
     }
     const w = this.waiter;
     if (w) {
       this.waiter = undefined;
-      clearTimeout(w.timer);
+      removeDeadline(w);
       w.reject(new SessionEnded());
     }
     this.cancelSleep();
@@ -308,6 +324,7 @@ export class Session implements TransportSink {
 
   private sendPayload(payload: Payload): void {
     const t = this.transport!;
+    if (!t.isOpen) throw new ConnectionEnding();
     if (payload.kind === 'binary') t.send(payload.bytes, true);
     else t.send(payload.template.render(this.ctx), false);
     this.metrics.add('frames_sent');
@@ -487,12 +504,20 @@ export class Session implements TransportSink {
     }
     if (this.closed || this.aborted) return Promise.reject(new SessionEnded());
     return new Promise<InboundFrame>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this.waiter === w) this.waiter = undefined;
-        reject(new ExpectFailed('expect_timeout', `no frame matched ${describeMatcher(spec, prepared)} in ${formatMs(spec.timeoutMs)}`));
-      }, spec.timeoutMs);
-      const w: Waiter = { prepared, event: spec.event, strict: spec.strict, resolve, reject, timer };
+      const w: Waiter = {
+        prepared,
+        event: spec.event,
+        strict: spec.strict,
+        resolve,
+        reject,
+        slot: -1,
+        expire: () => {
+          if (this.waiter === w) this.waiter = undefined;
+          reject(new ExpectFailed('expect_timeout', `no frame matched ${describeMatcher(spec, prepared)} in ${formatMs(spec.timeoutMs)}`));
+        },
+      };
       this.waiter = w;
+      addDeadline(w, performance.now() + spec.timeoutMs);
     });
   }
 

@@ -75,6 +75,7 @@ class WsTransport implements Transport {
   private errorKind: CloseInfo['errorKind'];
   private errorMessage: string | undefined;
   private connectSettled = false;
+  private opened = false;
   private connectReject: ((err: TransportError) => void) | undefined;
   private closeWaiters: (() => void)[] = [];
 
@@ -137,6 +138,7 @@ class WsTransport implements Transport {
       ws.on('close', onClose);
       ws.on('error', onError);
       ws.once('open', () => {
+        this.opened = true;
         this.connectSettled = true;
         this.connectReject = undefined;
         resolve();
@@ -174,6 +176,8 @@ class WsTransport implements Transport {
       const reject = this.connectReject;
       this.connectReject = undefined;
       reject?.(new TransportError('handshake_rejected', `connection closed during the handshake with ${this.options.url}`));
+    } else if (!this.opened) {
+      // The connect already failed and was counted from its error: this close adds nothing.
     } else {
       if (this.debug) this.debug(`closed: ${code}${reason ? ` ${reason}` : ''}`);
       const info: CloseInfo = { code, reason, initiatedByClient: this.closeRequested };
@@ -220,7 +224,9 @@ class WsTransport implements Transport {
   close(code: number, reason: string): Promise<void> {
     const ws = this.ws;
     if (!ws || this.isClosed) return Promise.resolve();
-    this.closeRequested = true;
+    // Only a close we start on an open connection is ours; one the server (or an error) began
+    // keeps its reason, so it is still counted.
+    if (ws.readyState !== WebSocket.CLOSING) this.closeRequested = true;
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         ws.terminate();
