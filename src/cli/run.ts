@@ -1,7 +1,7 @@
 // `volley run`: flags -> RunOptions, live progress, reports on disk, exit code. Everything that
 // measures lives in the engine; this file only orchestrates and prints.
 
-import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { VolleyError, exitCodeFor, formatProblem } from '../errors.js';
 import type { Stripe } from '../load/stripe.js';
@@ -36,6 +36,8 @@ export interface RunCommandOptions {
   junit?: string;
   summaryMd?: string;
   debug: boolean;
+  /** Stop the run when a worker dies (--fail-fast). */
+  failFast?: boolean;
   /** Run the segments as this many child processes and merge their reports. */
   processes?: number;
   /** Arguments for child processes (--processes): the scenario and the load flags. */
@@ -56,7 +58,10 @@ function safeName(name: string): string {
 function ensureWritableDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
+    // access() says yes to root everywhere; only a real write proves the folder takes files.
+    const probe = path.join(dir, `.volley-write-check-${process.pid}`);
+    writeFileSync(probe, '');
+    unlinkSync(probe);
   } catch (err) {
     const reason = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : 'not writable';
     throw new CliExit(2, `--out ${dir}: cannot write there (${reason})`);
@@ -171,6 +176,7 @@ export async function runCommand(opts: RunCommandOptions, io: CliIO): Promise<nu
         workers: opts.workers,
         segment: opts.segment,
         debug: opts.debug,
+        failFast: opts.failFast,
         onDebug: (line) => progressOut.write(`${line}\n`),
         onWarning: (line) => progressOut.write(`${live ? '\r\x1b[K' : ''}${line}\n`),
         onProgress: opts.progressJson
@@ -222,7 +228,14 @@ export async function runCommand(opts: RunCommandOptions, io: CliIO): Promise<nu
     }
   }
 
+  // A worker that died leaves the results incomplete: say which sessions, and fail the run.
+  for (const r of results)
+    for (const f of r.result.workerFailures ?? [])
+      io.stderr.write(
+        `volley: worker ${f.worker} died (${f.message}); its sessions (${f.vus}, ${f.sessionsRunning} running) were lost, ${opts.failFast ? 'the run was stopped (--fail-fast)' : 'the other workers carried on'}\n`,
+      );
   if (interruptedAll) return 130;
+  if (results.some((r) => (r.result.workerFailures ?? []).length > 0)) return 3;
   const noConnection = results.find((r) => r.result.noConnection);
   if (noConnection) {
     io.stderr.write(`volley: the run could not proceed: no connection to ${noConnection.result.report.target} could be opened (${noConnection.result.failureReason ?? 'unknown reason'})\n`);

@@ -59,5 +59,9 @@ export function applyOverrides(scenario: Scenario, o: RunOverrides): Scenario {
   const next: Scenario = { ...scenario, load: overrideLoad(scenario.load, o) };
   if (o.target !== undefined) next.target = o.target;
   if (o.transport !== undefined) next.transport = o.transport;
+  // The transport names pick Engine.IO's transports (DESIGN.md): socket.io is websocket only,
+  // socket.io/polling is polling only, whatever the scenario's socketio.transports says.
+  if (o.transport === 'socket.io') next.socketio = { ...scenario.socketio, transports: ['websocket'] };
+  if (o.transport === 'socket.io/polling') next.socketio = { ...scenario.socketio, transports: ['polling'] };
   return next;
 }
