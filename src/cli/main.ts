@@ -80,6 +80,7 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
           .option('junit', { type: 'string', describe: 'write JUnit XML (one test case per threshold)' })
           .option('summary-md', { type: 'string', describe: 'append a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)' })
           .option('debug', { type: 'boolean', default: false, describe: "print the first session's handshake and frames" })
+          .option('fail-fast', { type: 'boolean', default: false, describe: 'stop the run when a worker dies (default: the others carry on)' })
           .option('processes', { type: 'string', describe: 'run the load as N child processes (segments) and merge their reports' })
           .option('progress-json', { type: 'boolean', default: false, hidden: true, describe: 'progress as JSON lines on stderr' }),
       (argv) => {
@@ -117,6 +118,7 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
                 junit: argv.junit,
                 summaryMd: argv['summary-md'] as string | undefined,
                 debug: Boolean(argv.debug),
+                failFast: Boolean(argv['fail-fast']),
                 processes: positiveInt('--processes', argv.processes),
                 childArgs,
                 progressJson: Boolean(argv['progress-json']),

@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { VolleyError } from '../errors.js';
 import { peakConnections, plannedDurationMs, totalArrivals } from '../load/plan.js';
 import type { Stripe } from '../load/stripe.js';
-import { formatSegment, ownedCount } from '../load/stripe.js';
+import { formatSegment, nthOwned, ownedCount } from '../load/stripe.js';
 import { MetricsAggregator } from '../metrics/aggregate.js';
 import type { ErrorKind } from '../metrics/names.js';
 import type { HarnessJson, LoadAppliedJson, ReportJson, TimeseriesPoint } from '../report/types.js';
@@ -42,6 +42,18 @@ export interface RunOptions {
   onDebug?: (line: string) => void;
   /** Called once with a warning line (e.g. the load generator is saturated). */
   onWarning?: (line: string) => void;
+  /** Stop the whole run when a worker dies (--fail-fast); by default the others carry on. */
+  failFast?: boolean;
+}
+
+/** A worker thread that threw or exited before finishing its share of the load. */
+export interface WorkerFailure {
+  worker: number;
+  /** One line: why it died. */
+  message: string;
+  /** The sessions it owned (its stripe, as the first vus) and how many were running. */
+  vus: string;
+  sessionsRunning: number;
 }
 
 export interface ProgressEvent {
@@ -62,6 +74,8 @@ export interface RunResult {
   noConnection: boolean;
   /** The first error message when noConnection (e.g. "connection refused by ws://…"). */
   failureReason?: string;
+  /** Workers that died; their metrics up to their last report are kept. */
+  workerFailures?: WorkerFailure[];
 }
 
 export interface RunHandle {
@@ -145,7 +159,22 @@ interface WorkerState {
   ready: boolean;
   done: boolean;
   lastSecond: number;
+  /** active_connections at its last snapshot: the sessions lost if it dies. */
+  lastActive: number;
   health: WorkerHealth[];
+}
+
+const HARD_STOP_GRACE_MS = 2000;
+
+/** "vu 2, 4, 6, … (50 sessions)": the slice of the load a worker owns, for messages. */
+function describeVus(workers: number, index: number, scenario: Scenario, segment: Stripe | undefined): string {
+  const path: Stripe[] = segment ? [segment, { index, count: workers }] : [{ index, count: workers }];
+  const load = scenario.load;
+  const total = load.model === 'connections' ? peakConnections(load) : Math.max(1, totalArrivals(load));
+  const owned = ownedCount(path, total);
+  const first: number[] = [];
+  for (let j = 0; j < Math.min(3, owned); j++) first.push(nthOwned(path, j) + 1);
+  return `vu ${first.join(', ')}${owned > 3 ? ', …' : ''} of ${total}`;
 }
 
 export function startRun(opts: RunOptions): RunHandle {
@@ -227,11 +256,44 @@ async function execute(
       () => {
         interrupted = true;
         sendAll({ type: 'abort' });
+        // A worker whose event loop is stuck never reads 'abort': a hard stop must not wait on it.
+        setTimeout(() => {
+          for (const s of states) if (!s.done) workerDied(s, 'did not stop within 2s of the hard stop');
+        }, HARD_STOP_GRACE_MS).unref();
       },
     );
 
+    const workerFailures: WorkerFailure[] = [];
+    const workerDied = (state: WorkerState, why: string): void => {
+      if (state.done) return;
+      state.done = true;
+      const message = why.split('\n')[0]!;
+      const failure: WorkerFailure = {
+        worker: state.index,
+        message,
+        vus: describeVus(states.length, state.index, scenario, opts.segment),
+        sessionsRunning: state.lastActive,
+      };
+      workerFailures.push(failure);
+      aggregator.add(state.index, state.lastSecond + 1, {
+        trends: {},
+        counters: { 'errors{kind:worker_died}': 1, errors: 1 },
+        errorFirst: { worker_died: `worker ${state.index} (${failure.vus}) died: ${message}` },
+        active: { value: 0, min: 0, max: 0 },
+      });
+      errorsSeen.push({ kind: 'worker_died', message });
+      void state.worker.terminate();
+      if (opts.failFast) {
+        opts.onWarning?.(`worker ${state.index} died (${message}): stopping the run (--fail-fast)`);
+        sendAll({ type: 'stop' });
+      }
+      maybeStart();
+      finish();
+    };
+
     const maybeStart = (): void => {
-      if (started || !states.every((s) => s.ready)) return;
+      // A worker that died while loading must not hold the others back.
+      if (started || !states.every((s) => s.ready || s.done)) return;
       started = true;
       startedAtEpochMs = Date.now() + 50;
       aggregator = new MetricsAggregator({ startedAtEpochMs });
@@ -338,6 +400,7 @@ async function execute(
         interrupted: interrupted && !aborted,
         aborted,
         noConnection,
+        workerFailures,
       };
       if (noConnection) result.failureReason = report.errors[0]?.first ?? errorsSeen[0]?.message ?? 'no connection could be opened';
       resolve(result);
@@ -359,7 +422,7 @@ async function execute(
         setupVars,
       };
       const worker = new Worker(script, { workerData: init, name: `volley-worker-${i}-${randomUUID().slice(0, 4)}` });
-      const state: WorkerState = { worker, index: i, ready: false, done: false, lastSecond: 0, health: [] };
+      const state: WorkerState = { worker, index: i, ready: false, done: false, lastSecond: 0, lastActive: 0, health: [] };
       states.push(state);
       worker.on('message', (msg: FromWorker) => {
         switch (msg.type) {
@@ -379,6 +442,7 @@ async function execute(
             aggregator.add(i, msg.second, msg.snapshot);
             state.health.push(msg.health);
             state.lastSecond = msg.second;
+            state.lastActive = msg.snapshot.active.value;
             if (msg.type === 'metrics') {
               const count = (reportedSecond.get(msg.second) ?? 0) + 1;
               reportedSecond.set(msg.second, count);
@@ -391,35 +455,12 @@ async function execute(
             break;
           }
           case 'fatal':
-            aggregator.add(i, state.lastSecond + 1, {
-              trends: {},
-              counters: { 'errors{kind:worker_died}': 1, errors: 1 },
-              errorFirst: { worker_died: `worker ${i} failed: ${msg.message.split('\n')[0]}` },
-              active: { value: 0, min: 0, max: 0 },
-            });
-            errorsSeen.push({ kind: 'worker_died', message: msg.message });
-            state.done = true;
-            void worker.terminate();
-            finish();
+            workerDied(state, msg.message);
             break;
         }
       });
-      worker.on('error', (err) => {
-        if (state.done) return;
-        aggregator.add(i, state.lastSecond + 1, {
-          trends: {},
-          counters: { 'errors{kind:worker_died}': 1, errors: 1 },
-          errorFirst: { worker_died: `worker ${i} died: ${err.message}` },
-          active: { value: 0, min: 0, max: 0 },
-        });
-        state.done = true;
-        finish();
-      });
-      worker.on('exit', () => {
-        if (state.done) return;
-        state.done = true;
-        finish();
-      });
+      worker.on('error', (err) => workerDied(state, `${err.name}: ${err.message}`));
+      worker.on('exit', (code) => workerDied(state, `exited with code ${code} before finishing`));
     }
   });
 }

@@ -90,6 +90,7 @@ async function main(): Promise<void> {
       },
     });
     executor = ex;
+    injectFault(init.workerIndex, env.VOLLEY_FAULT);
     if (pendingStop === 'stop') ex.stop();
     else if (pendingStop === 'abort') ex.abort();
 
@@ -116,6 +117,18 @@ async function main(): Promise<void> {
     const finalSecond = Math.max(second + 1, Math.ceil((performance.now() - originMs) / 1000));
     post({ type: 'done', second: finalSecond, snapshot: metrics.takeSnapshot(), health: health() });
   }
+}
+
+/**
+ * Fault injection for tests and drills (docs/reliability.md): VOLLEY_FAULT=worker-throw:I:MS
+ * makes worker I throw an uncaught error MS ms into the run, as a bug in a callback would.
+ */
+function injectFault(workerIndex: number, spec: string | undefined): void {
+  const m = spec ? /^worker-throw:(\d+):(\d+)$/.exec(spec) : null;
+  if (!m || Number(m[1]) !== workerIndex) return;
+  setTimeout(() => {
+    throw new Error(`injected fault (VOLLEY_FAULT=${spec})`);
+  }, Number(m[2]));
 }
 
 main().catch((err: unknown) => {

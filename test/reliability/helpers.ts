@@ -150,13 +150,16 @@ export function writeScenario(dir: string, yaml: string, name = 'scenario.yaml')
  * Spawns `node bin/volley.js <args>`. The child is killed (SIGKILL) after `killAfterMs`, so a
  * hang fails the test instead of the suite. `--out` defaults to a fresh temp folder.
  */
-export function runCli(args: string[], opts: { killAfterMs?: number; outDir?: string; cwd?: string } = {}): CliRun {
+export function runCli(
+  args: string[],
+  opts: { killAfterMs?: number; outDir?: string; cwd?: string; env?: Record<string, string> } = {},
+): CliRun {
   const outDir = opts.outDir ?? path.join(tempDir(), 'out');
   const fullArgs = args[0] === 'run' && !args.includes('--out') ? [...args, '--out', outDir] : args;
   const started = Date.now();
   const child = spawn(process.execPath, [bin, ...fullArgs], {
     cwd: opts.cwd ?? repoRoot,
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
