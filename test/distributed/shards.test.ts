@@ -19,7 +19,8 @@ afterEach(async () => {
 const SHARDS = 3;
 const CONNECTIONS = 6;
 const SAY_COUNT = 15;
-const SLOW_DELAY_MS = 60;
+// Far from the threshold on both sides, so a busy machine cannot flip a verdict.
+const SLOW_DELAY_MS = 200;
 
 // Sessions (15 x 100 ms) outlast the 1 s duration, so every connection slot runs exactly one
 // session and the frame counts are known in advance: 6 sessions x (1 join + 15 say).
@@ -47,7 +48,7 @@ thresholds:
   # Each shard sends 32 frames (passes); the whole sends 96 (fails).
   frames_sent: ["count < 60"]
   # Shard 3's users are all slow (fails there); two thirds of the whole are fast (passes).
-  latency{name:say}: ["p(50) < 30ms"]
+  latency{name:say}: ["p(50) < 80ms"]
 `;
 }
 
