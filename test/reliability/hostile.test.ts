@@ -126,6 +126,35 @@ steps:
   });
 });
 
+describe('a scenario that never waits', () => {
+  it('an unpaced loop with no expect still yields: the run stops on time and counts what it sent', async () => {
+    let received = 0;
+    server = await startRawServer((s) =>
+      upgrade(s, (u) => u.on('data', (d: Buffer) => (received += d.length))),
+    );
+    const source = `
+name: tight-loop
+target: ${server.url}
+load: {model: connections, connections: 1, duration: 1s, gracefulStop: 500ms}
+steps:
+  - loop:
+      count: 100000000
+      steps:
+        - send: "x"
+`;
+    const started = Date.now();
+    const { report } = await runScenario({ file: '<inline>', source, workers: 1 });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const sent = counter(report, 'frames_sent');
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThan(100_000_000);
+    expect(received).toBeGreaterThan(0);
+    // The metrics ticks kept coming while the loop ran: a series point for the first second.
+    expect(report.timeseries.length).toBeGreaterThanOrEqual(1);
+    expect(counter(report, 'errors{kind:worker_died}')).toBe(0);
+  });
+});
+
 function firstOf(report: ReportJson, kind: string): string {
   return report.errors.find((e) => e.kind === kind)?.first ?? '';
 }
