@@ -12,8 +12,8 @@ import type { TransportName } from '../../src/scenario/types.js';
 const dir = path.resolve(import.meta.dirname, '../../scenarios');
 
 const SHORT: Record<string, string[]> = {
-  echo: ['load.duration=1s', 'load.connections=4', 'load.gracefulStop=5s', 'steps.0.loop.count=4', 'steps.0.loop.every=20ms'],
-  chat: ['load.connections=4', 'steps.1.loop.count=3', 'steps.1.loop.every=50ms'],
+  echo: ['load.duration=1s', 'load.connections=4', 'steps.0.loop.count=4', 'steps.0.loop.every=50ms'],
+  chat: ['load.connections=4', 'steps.1.think=0ms..50ms', 'steps.2.loop.count=3', 'steps.2.loop.every=50ms'],
   feed: ['load.connections=4', 'steps.0.loop.count=10', 'connect.query.rate="100"'],
 };
 
