@@ -45,9 +45,7 @@ describe('bad input: one line, exit 2, nothing connects', () => {
       { args: ['run', missingColumn], message: /team/ },
       { args: ['run', good, '--connections', '0'], message: /--connections/ },
       { args: ['run', good, '--duration', 'soon'], message: /--duration/ },
-      { args: ['run', good, '--segment', '3/2'], message: /--segment/ },
       { args: ['run', good, '--bogus'], message: /bogus/ },
-      { args: ['run', good, '--transport', 'carrier-pigeon'], message: /carrier-pigeon/ },
       { args: ['run', good, '--out', path.join(notAFolder, 'out')], message: /--out .*cannot write/ },
     ];
     const results = await Promise.all(cases.map((c) => runCli([...c.args, '--quiet'], { outDir: path.join(tempDir(), 'out') }).done));

@@ -28,7 +28,7 @@ describe('a server that dies', () => {
       tempDir(),
       `name: dies
 target: ${first.url}
-load: {model: connections, connections: 3, duration: 5s, gracefulStop: 1s}
+load: {model: connections, connections: 3, duration: 4s, gracefulStop: 1s}
 steps:
   - loop:
       duration: 1m

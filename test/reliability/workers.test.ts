@@ -18,7 +18,7 @@ function scenario(url: string): string {
     tempDir(),
     `name: worker-dies
 target: ${url}
-load: {model: connections, connections: 4, duration: 4s, gracefulStop: 1s}
+load: {model: connections, connections: 4, duration: 3s, gracefulStop: 1s}
 steps:
   - loop:
       count: 10
@@ -33,7 +33,7 @@ steps:
 describe('a worker that dies', () => {
   it('by default the others carry on; the dead one is named with its sessions; exit 3', async () => {
     server = await startWsServer();
-    const res = await runCli(['run', scenario(server.url), '--workers', '2', '--quiet'], { env: { VOLLEY_FAULT: 'worker-throw:1:1500' } }).done;
+    const res = await runCli(['run', scenario(server.url), '--workers', '2', '--quiet'], { env: { VOLLEY_FAULT: 'worker-throw:1:1000' } }).done;
     expect(res.code, res.stderr).toBe(3);
     expect(res.stderr).toMatch(/worker 1 died \(Error: injected fault.*\); its sessions \(vu 2, 4 of 4, \d+ running\) were lost, the other workers carried on/);
     expect(res.stderr).not.toMatch(/\n\s+at /);
@@ -41,7 +41,7 @@ describe('a worker that dies', () => {
     expect(errorKinds(r)).toEqual({ worker_died: 1 });
     expect(r.errors[0]!.first).toMatch(/worker 1 \(vu 2, 4 of 4\) died/);
     // The survivor ran to the end: the run lasted its planned duration.
-    expect(r.durationS).toBeGreaterThanOrEqual(4);
+    expect(r.durationS).toBeGreaterThanOrEqual(3);
     // What the dead worker shipped is kept; only its last unshipped second can be missing.
     expect(counter(r, 'frames_sent')).toBeGreaterThan(0);
     expect(counter(r, 'frames_sent')).toBeLessThanOrEqual(server.framesReceived);
@@ -54,7 +54,7 @@ describe('a worker that dies', () => {
     }).done;
     expect(res.code, res.stderr).toBe(3);
     expect(res.stderr).toMatch(/worker 0 died .* the run was stopped \(--fail-fast\)/);
-    expect(res.report!.durationS).toBeLessThan(3.5);
+    expect(res.report!.durationS).toBeLessThan(2.5);
     expect(errorKinds(res.report)).toEqual({ worker_died: 1 });
   });
 });
