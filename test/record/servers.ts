@@ -1,6 +1,6 @@
-// Real ws servers that behave like the recordings in test/fixtures/har, so a generated scenario
-// can be replayed against them (here by test/record/replay.ts, later by `volley run`). Each
-// counts what it saw, so tests assert on the server's view, not only the client's.
+// Real ws servers that behave like the recordings in test/fixtures/har, so a scenario generated
+// from a recording can be run against them by `volley run`. Each counts what it saw and what it
+// sent, so tests reconcile the engine's counters with the server's view.
 
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -15,6 +15,8 @@ export interface TestServer {
   /** Frames received from clients. */
   received: { data: Buffer; isBinary: boolean }[];
   closes: { code: number; reason: string }[];
+  /** Frames sent to clients (every ws.send of every connection). */
+  framesSent: number;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export async function startServer(
     handshakes: [],
     received: [],
     closes: [],
+    framesSent: 0,
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of wss.clients) c.terminate();
@@ -43,6 +46,12 @@ export async function startServer(
   };
   wss.on('connection', (ws, req) => {
     server.handshakes.push(req);
+    // Counted at the one place every server's frames go through, so no handler can forget it.
+    const send = ws.send.bind(ws);
+    ws.send = ((...args: Parameters<typeof ws.send>) => {
+      server.framesSent++;
+      send(...args);
+    }) as typeof ws.send;
     ws.on('message', (data: RawData, isBinary: boolean) => server.received.push({ data: toBuffer(data), isBinary }));
     ws.on('close', (code, reason) => server.closes.push({ code, reason: reason.toString() }));
     onConnection(ws, req, server);
@@ -97,4 +106,19 @@ export function startRpcServer(): Promise<TestServer> {
       ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'tick', params: { n: ++n } }));
     });
   });
+}
+
+/** Like firefox-prices.har: subscribe -> subscribed (echoing requestId), then one price push. */
+export function startPricesServer(): Promise<TestServer> {
+  return startServer(
+    (ws) => {
+      ws.on('message', (data: RawData) => {
+        const req = JSON.parse(toBuffer(data).toString('utf8')) as { op?: string; channel?: string; requestId?: string };
+        if (req.op !== 'subscribe') return;
+        ws.send(JSON.stringify({ op: 'subscribed', channel: req.channel, requestId: req.requestId }));
+        ws.send(JSON.stringify({ op: 'price', channel: req.channel, symbol: 'ACME', price: 90 + Math.random() * 20, ts: Date.now() }));
+      });
+    },
+    { handleProtocols: (offered) => (offered.has('json') ? 'json' : false) },
+  );
 }
