@@ -6,7 +6,7 @@
 //   npm run bench                      # full: 3+ pairs of 8 s runs per level, memory, 18k hold
 //   npm run bench -- --quick           # short runs (3 pairs of 3 s, smaller memory/hold steps)
 //   npm run bench -- --only throughput|memory|hold   [--pairs N] [--no-artillery]
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,7 +37,10 @@ function log(line) {
 // --- the echo server, in its own process with a raised open-file limit ------------------------
 
 async function startServer() {
-  const child = fork(path.join(here, 'echo-server.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // Raise the server's soft open-file limit to its hard limit (20,000 here) for the 18k hold.
+  const child = spawn('sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', process.execPath, path.join(here, 'echo-server.js')], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const port = await new Promise((resolve, reject) => {
     child.once('message', (m) => resolve(m.port));
     child.once('exit', (code) => reject(new Error(`echo server exited (${code})`)));

@@ -4,7 +4,7 @@
 //
 //   node bench/volley-client.js loop URL CONNECTIONS DURATION_MS WORKERS  -> JSON on stdout
 //   node bench/volley-client.js hold URL N1,N2,... [WORKERS]              -> RSS at each plateau
-import { runScenario } from '../dist/engine/coordinator.js';
+import { runScenario, startRun } from '../dist/engine/coordinator.js';
 
 const [mode, url, a, b, c] = process.argv.slice(2);
 
@@ -37,21 +37,25 @@ if (mode === 'loop') {
     JSON.stringify({ roundTrips: lat?.count ?? 0, errors, p50Ms: lat?.p50, p99Ms: lat?.p99, harness: r.harness }) + '\n',
   );
 } else if (mode === 'hold') {
-  // Stages that plateau at each N; RSS is sampled at the end of each plateau.
+  // Stages that plateau at each N (long enough for a loaded machine to get there); RSS is
+  // sampled two seconds after the active count reaches N (or at the plateau's end), and the
+  // run is stopped once the last plateau is sampled.
   const steps = a.split(',').map(Number);
   const workers = b ? Number(b) : undefined;
+  const plateauS = 90;
   const stages = [];
-  const sampleAt = [];
+  const plateauEnds = [];
   let t = 0;
   for (const n of steps) {
     const rampS = Math.max(1, Math.ceil(n / 5000));
-    stages.push(`{duration: ${rampS}s, target: ${n}}`, `{duration: 4s, target: ${n}}`);
-    t += rampS + 4;
-    sampleAt.push({ second: t - 1, connections: n });
+    stages.push(`{duration: ${rampS}s, target: ${n}}`, `{duration: ${plateauS}s, target: ${n}}`);
+    t += rampS + plateauS;
+    plateauEnds.push(t - 1);
   }
   const source = [
     'name: bench-hold',
     `target: ${url}`,
+    'connect: {timeout: 30s}',
     `load: {model: connections, stages: [${stages.join(', ')}], gracefulStop: 1s}`,
     'steps:',
     `  - think: ${t + 5}s`,
@@ -59,16 +63,29 @@ if (mode === 'loop') {
   ].join('\n');
   const plateaus = [];
   const warnings = [];
-  const result = await runScenario({
+  let reachedAt;
+  let maxLagMs = 0;
+  const handle = startRun({
     file: '<inline>',
     source,
     workers,
     onWarning: (w) => warnings.push(w),
     onProgress: (p) => {
-      const s = sampleAt.find((x) => x.second === p.second);
-      if (s) plateaus.push({ connections: p.point.active, rssBytes: process.memoryUsage().rss });
+      maxLagMs = Math.max(maxLagMs, p.health.eventLoopLagP99Ms);
+      const i = plateaus.length;
+      if (i >= steps.length) return;
+      if (reachedAt === undefined && p.point.active >= steps[i]) reachedAt = p.second;
+      if ((reachedAt !== undefined && p.second >= reachedAt + 2) || p.second >= plateauEnds[i]) {
+        plateaus.push({ connections: p.point.active, rssBytes: process.memoryUsage().rss, second: p.second });
+        reachedAt = undefined;
+        if (plateaus.length === steps.length) handle.stop();
+        else {
+          // Skip to the next stage boundary is not possible mid-run; the next plateau waits.
+        }
+      }
     },
   });
+  const result = await handle.done;
   const r = result.report;
   process.stdout.write(
     JSON.stringify({
@@ -76,6 +93,7 @@ if (mode === 'loop') {
       activeMax: r.metrics['active_connections']?.max,
       connectErrors: r.metrics['errors']?.count ?? 0,
       connectP99Ms: r.metrics['connect']?.p99,
+      maxLagP99Ms: maxLagMs,
       harness: r.harness,
       warnings,
     }) + '\n',
