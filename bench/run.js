@@ -94,9 +94,9 @@ async function measure(server, spawnClient) {
   return { ...client, roundTripsPerS: (b.echoed - a.echoed) / dt, cpuPercent: ((b.cpu - a.cpu) / dt) * 100, windowS: dt };
 }
 
-function spawnNode(script, scriptArgs) {
+function spawnNode(script, scriptArgs, execArgv = []) {
   return () => {
-    const child = fork(path.join(here, script), scriptArgs, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    const child = fork(path.join(here, script), scriptArgs, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], execArgv });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const output = new Promise((resolve) => {
@@ -155,16 +155,20 @@ async function memory() {
   const server = await startServer();
   log(`\n== memory per held connection (RSS slope between ${steps.join(' and ')} connections) ==`);
   const per = { raw: [], volley: [] };
+  // One process per plateau (and per contender): the RSS difference over the connection
+  // difference is the cost of one held connection, the fixed cost of the process cancels out.
   for (let p = 0; p < (quick ? 1 : 2); p++) {
     for (const who of p % 2 === 0 ? ['raw', 'volley'] : ['volley', 'raw']) {
       const script = who === 'raw' ? 'raw-client.js' : 'volley-client.js';
-      const { output } = spawnNode(script, ['hold', server.url, steps.join(',')])();
-      const r = await output;
-      const pl = r.plateaus ?? [];
-      if (pl.length < 2) {
-        log(`  ${who}: no plateaus (${JSON.stringify(r).slice(0, 200)})`);
-        continue;
+      const pl = [];
+      for (const n of steps) {
+        // A small young generation for both contenders, so handshake garbage is collected
+        // before RSS is read instead of counting as memory held per connection.
+        const r = await spawnNode(script, ['hold', server.url, String(n)], ['--max-semi-space-size=1'])().output;
+        if (r.plateaus?.[0]) pl.push(r.plateaus[0]);
+        else log(`  ${who}: no plateau at ${n} (${JSON.stringify(r).slice(0, 200)})`);
       }
+      if (pl.length < 2) continue;
       const kib = (pl[1].rssBytes - pl[0].rssBytes) / (pl[1].connections - pl[0].connections) / 1024;
       per[who].push(kib);
       log(`  ${who.padEnd(7)} ${fmt(kib, 1)} KiB per connection (${pl.map((x) => `${x.connections} conns ${fmt(x.rssBytes / 2 ** 20)} MiB`).join(', ')})`);
