@@ -464,7 +464,7 @@ export class Session implements TransportSink {
   private async tryExpect(spec: ExpectSpec, prepared: PreparedMatcher): Promise<InboundFrame | undefined> {
     try {
       const frame = await this.waitFor(spec, prepared);
-      if (Object.keys(spec.capture).length > 0) {
+      if (hasKeys(spec.capture)) {
         const problem = applyCaptures(spec.capture, frame, this.ctx.vars);
         if (problem !== undefined) {
           this.failed = true;
@@ -571,6 +571,12 @@ export class Session implements TransportSink {
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Whether an object has an own key, without allocating a key array per expect. */
+function hasKeys(o: object): boolean {
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k)) return true;
+  return false;
 }
 
 function formatMs(ms: number): string {

@@ -16,6 +16,10 @@ interface TaggedWebSocket extends WebSocket {
   [kTransport]: WsTransport;
 }
 
+// Shared send options: no object allocated per frame (ws copies what it needs).
+const SEND_BINARY = { binary: true } as const;
+const SEND_TEXT = { binary: false } as const;
+
 /** How long a polite close may take before the socket is destroyed. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -204,7 +208,7 @@ class WsTransport implements Transport {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) throw new TransportError('send_failed', 'send on a closed connection');
     if (this.debug) this.debug(`→ ${binary ? `binary ${payload.length} bytes` : String(payload)}`);
-    ws.send(payload, { binary });
+    ws.send(payload, binary ? SEND_BINARY : SEND_TEXT);
   }
 
   ping(timeoutMs: number): Promise<number> {
