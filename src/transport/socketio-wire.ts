@@ -18,6 +18,8 @@ export interface WireOptions {
   secure: boolean;
   tls?: ResolvedTls;
   localAddress?: string;
+  /** --debug: print HTTP request and response heads until `debugHeads` is cleared. */
+  debugHeads?: (line: string) => void;
 }
 
 const kWire = Symbol('volley.socketioWire');
@@ -36,12 +38,19 @@ export class SocketIoWire {
   private readonly live = new Map<net.Socket, Duplex>();
   private idleWaiter: (() => void) | undefined;
   private destroyed = false;
+  /**
+   * --debug only: prints each HTTP head (request line or status line, then headers) the
+   * connection's sockets carry, as the browser's Network tab shows the handshake. The transport
+   * clears it once Socket.IO is connected, so later polls do not flood the output.
+   */
+  debugHeads: ((line: string) => void) | undefined;
 
   constructor(options: WireOptions) {
     const agentOptions: http.AgentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS, scheduling: 'fifo' };
     this.agent = options.secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     const { secure, localAddress } = options;
     const tlsOptions = options.tls;
+    this.debugHeads = options.debugHeads;
     // Own property on the instance: Agent#createSocket calls this.createConnection synchronously.
     this.agent.createConnection = (requestOptions: http.ClientRequestArgs): Duplex => {
       const host = stripBrackets(requestOptions.hostname ?? requestOptions.host ?? 'localhost');
@@ -59,6 +68,7 @@ export class SocketIoWire {
       raw.once('close', onRawClose);
       if (!secure) {
         this.live.set(raw, raw);
+        if (this.debugHeads) this.tapHeads(raw);
         return raw;
       }
       const secureSocket = tls.connect({
@@ -75,6 +85,7 @@ export class SocketIoWire {
       secureSocket[kWire] = this;
       secureSocket.on('error', onSocketError);
       this.live.set(raw, secureSocket);
+      if (this.debugHeads) this.tapHeads(secureSocket);
       return secureSocket;
     };
   }
@@ -151,6 +162,29 @@ export class SocketIoWire {
     this.closedSentBytes += raw.bytesWritten;
     this.closedReceivedBytes += raw.bytesRead;
     this.idleWaiter?.();
+  }
+
+  /** Debug only (one session): watches the plaintext side of a socket for HTTP heads. */
+  private tapHeads(socket: Duplex): void {
+    const write = socket.write;
+    socket.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
+      this.printHead('>', chunk);
+      return (write as (...args: unknown[]) => boolean).call(socket, chunk, ...rest);
+    }) as typeof socket.write;
+    // http's own 'data' listener parses the same chunks; prepending only reads them.
+    socket.prependListener('data', (chunk: unknown) => this.printHead('<', chunk));
+  }
+
+  private printHead(direction: '>' | '<', chunk: unknown): void {
+    const debug = this.debugHeads;
+    if (!debug) return;
+    const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('latin1', 0, Math.min(chunk.length, 8192)) : '';
+    // Only heads: a request line (GET/POST …) or a status line; bodies and frames are not HTTP.
+    if (!/^(?:[A-Z]+ \S+ HTTP\/1\.[01]|HTTP\/1\.[01] \d{3})/.test(text)) return;
+    const end = text.indexOf('\r\n\r\n');
+    const lines = (end < 0 ? text : text.slice(0, end)).split('\r\n');
+    debug(`${direction} ${lines[0]}`);
+    for (let i = 1; i < lines.length; i++) debug(`    ${lines[i]}`);
   }
 
   private allIdle(): boolean {

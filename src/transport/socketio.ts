@@ -139,6 +139,7 @@ class SocketIoTransport implements Transport {
     const wireOptions: ConstructorParameters<typeof SocketIoWire>[0] = { secure: this.endpoint.secure };
     if (options.tls) wireOptions.tls = options.tls;
     if (options.localAddress) wireOptions.localAddress = options.localAddress;
+    if (options.debug) wireOptions.debugHeads = options.debug;
     this.wire = new SocketIoWire(wireOptions);
     const { transports } = this.endpoint;
     // maxPayload is not in the client's types, but Engine.IO hands it to ws like the rest.
@@ -214,7 +215,10 @@ class SocketIoTransport implements Transport {
     }
     return new Promise<unknown[]>((resolve, reject) => {
       const onAck = (err: Error | null, ...ackArgs: unknown[]): void => {
-        if (!err) return resolve(ackArgs);
+        if (!err) {
+          this.debug?.(`< ack ${event} ${preview(ackArgs)}`);
+          return resolve(ackArgs);
+        }
         if (/timed out/.test(err.message)) {
           reject(new TransportError('ack_timeout', `no ack for "${event}" in ${ackTimeoutMs}ms`));
         } else {
@@ -284,6 +288,7 @@ class SocketIoTransport implements Transport {
   /** @internal */
   handleConnect(): void {
     clearTimeout(this.connectTimer);
+    this.wire.debugHeads = undefined; // the handshake is printed; polls after it are not
     if (this.state !== 'connecting') return;
     this.state = 'open';
     const pending = this.pendingConnect;

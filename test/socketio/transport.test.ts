@@ -198,7 +198,11 @@ describe('Socket.IO destroy and debug', () => {
     } finally {
       await transport.close(1000, 'done');
     }
-    expect(lines[0]).toMatch(/^socket\.io connected to http:\/\/127\.0\.0\.1:\d+\/ \(sid .+, engine .+, websocket\)$/);
+    // The handshake's HTTP heads come first (request, then the 101), then the connect line.
+    expect(lines[0]).toMatch(/^> GET \/socket\.io\/\?EIO=4&transport=websocket HTTP\/1\.1$/);
+    expect(lines).toContain('< HTTP/1.1 101 Switching Protocols');
+    expect(lines.find((l) => l.startsWith('socket.io connected'))).toMatch(/^socket\.io connected to http:\/\/127\.0\.0\.1:\d+\/ \(sid .+, engine .+, websocket\)$/);
+    expect(lines).toContain('< ack echo-ack {"got":{"n":1}}');
     expect(lines).toContain('> echo-ack {"n":1}');
     expect(lines.some((l) => l.startsWith('< welcome {"sid":'))).toBe(true);
     expect(lines[lines.length - 1]).toBe('socket.io disconnect: io client disconnect');
