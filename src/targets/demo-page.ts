@@ -1,6 +1,7 @@
 // The small demo page each target serves at GET /: plain HTML and inline JS of our own (no
-// network beyond the WebSocket to the same server), so a person can poke a target by hand and a
-// browser test can drive it. Everything shown from frames goes through textContent.
+// network beyond one WebSocket: to the same server, or to the URL in `?ws=`), so a person can
+// poke a target by hand and a browser test can drive it. Everything shown from frames goes
+// through textContent.
 
 import type { TargetName } from './types.js';
 
@@ -76,7 +77,12 @@ ${
   }
   function connect() {
     if (ws && ws.readyState <= 1) return;
-    var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/';
+    // ?ws=ws://HOST:PORT/ points the page elsewhere (at \`volley record\`'s proxy, say);
+    // only ws:// and wss:// URLs are taken, anything else falls back to this server.
+    var asked = new URLSearchParams(location.search).get('ws');
+    var url = asked && (asked.indexOf('ws://') === 0 || asked.indexOf('wss://') === 0)
+      ? asked
+      : (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/';
     ws = new WebSocket(url);
     ws.binaryType = 'arraybuffer';
     statusEl.textContent = 'connecting';

@@ -23,10 +23,12 @@ export async function importWithCli(har: string, dir: string, extra: string[] = 
   return { file, yaml: readFileSync(file, 'utf8'), cli };
 }
 
-/** `volley run scenario --target URL --quiet --out dir/NAME --no-html`, the report it wrote. */
-export async function runWithCli(scenario: string, targetUrl: string, dir: string, env: NodeJS.ProcessEnv = {}): Promise<RunOutcome> {
+/** `volley run scenario [--target URL] --quiet --out dir/NAME-report --no-html`, the report it
+ *  wrote. Without targetUrl the scenario's own target is used. */
+export async function runWithCli(scenario: string, targetUrl: string | undefined, dir: string, env: NodeJS.ProcessEnv = {}): Promise<RunOutcome> {
   const out = path.join(dir, `${path.basename(scenario, '.yaml')}-report`);
-  const cli = await runCli(['run', scenario, '--target', targetUrl, '--quiet', '--out', out, '--no-html', '--workers', '1'], { env, timeoutMs: 30_000 });
+  const target = targetUrl === undefined ? [] : ['--target', targetUrl];
+  const cli = await runCli(['run', scenario, ...target, '--quiet', '--out', out, '--no-html', '--workers', '1'], { env, timeoutMs: 30_000 });
   let report: ReportJson;
   try {
     report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as ReportJson;
