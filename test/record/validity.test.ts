@@ -1,5 +1,5 @@
 // Every scenario the recorder side generates must load with the project's own loadScenario,
-// and the ones whose recordings have a matching test server must replay against it.
+// and one recorded through the proxy must run clean through the engine.
 
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -8,10 +8,10 @@ import { WebSocket } from 'ws';
 import { importHar } from '../../src/record/import.js';
 import { generateScenario } from '../../src/record/generate.js';
 import { startRecorder } from '../../src/record/proxy.js';
+import { runScenario } from '../../src/engine/coordinator.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import type { Scenario } from '../../src/scenario/types.js';
-import { replay } from './replay.js';
-import { startEchoServer, startRpcServer, startSessionServer, type TestServer } from './servers.js';
+import { startSessionServer, type TestServer } from './servers.js';
 
 const dir = fileURLToPath(new URL('../fixtures/har/', import.meta.url));
 // The placeholders' variables must be set for the loader to accept `${env.…}` references.
@@ -58,55 +58,27 @@ describe('generated scenarios load with loadScenario', () => {
   });
 });
 
-describe('generated scenarios replay against servers that behave like the recordings', () => {
+// The fixtures' runs through the command line are in cli.test.ts; this one goes through the
+// library entry point, as a program embedding volley would.
+describe('a recording made through the proxy runs through the engine (runScenario)', () => {
   let session: TestServer;
-  let echo: TestServer;
   beforeAll(async () => {
     session = await startSessionServer();
-    echo = await startEchoServer();
   });
   afterAll(async () => {
     await session.close();
-    await echo.close();
   });
 
-  it('correlation: the session id issued by this server (not the recorded one) is captured and sent back', async () => {
-    const s = load(importHar(`${dir}correlation.har`, { timing: 'keep' }).yaml, 'correlation.yaml');
-    const r = await replay(s, session.url);
-    expect(r.vars.get('sid')).toMatch(/^sess-[0-9a-f]{20}$/);
-    expect(r.vars.get('sid')).not.toBe('sess-a6f0c7d2e91b4c3f8d5e');
-    expect(r.matched).toEqual(['hello', 'auth', 'send-2']);
-    // The server answered "ok" and echoed, which it only does for its own id.
-    expect(session.received.map((x) => x.data.toString())).toContain(`echo:${r.vars.get('sid')}:hi`);
-  });
-
-  it('binary: bytes go out and come back as recorded', async () => {
-    const s = load(importHar(`${dir}binary.har`, { timing: 'none' }).yaml, 'binary.yaml');
-    const r = await replay(s, echo.url);
-    expect(r.matched).toEqual(['send-1', 'send-2']);
-    expect([...echo.received[0]!.data]).toEqual([1, 2, 3, 250]);
-  });
-
-  it('out-of-order: the expect skips the two notifications and takes the reply with its id', async () => {
-    const rpc = await startRpcServer();
-    try {
-      const s = load(importHar(`${dir}out-of-order.har`, { timing: 'keep' }).yaml, 'rpc.yaml');
-      const r = await replay(s, rpc.url);
-      expect(r.matched).toEqual(['getBalance', 'tick']);
-      expect(r.framesSkipped).toBe(2);
-    } finally {
-      await rpc.close();
-    }
-  });
-
-  it('a recording made through the proxy replays against the same server', async () => {
+  it('runs clean against the same server, with its own session id captured and sent back', async () => {
     const rec = await startRecorder({ upstream: session.url, listen: '127.0.0.1:0' });
+    let recordedSid = '';
     try {
       const ws = new WebSocket(`${rec.listenUrl}/session`);
       const hello = await new Promise<{ sid: string }>((resolve, reject) => {
         ws.once('message', (d) => resolve(JSON.parse(String(d)) as { sid: string }));
         ws.once('error', reject);
       });
+      recordedSid = hello.sid;
       const ok = new Promise((resolve) => ws.once('message', resolve));
       ws.send(JSON.stringify({ type: 'auth', sid: hello.sid }));
       await ok;
@@ -116,9 +88,22 @@ describe('generated scenarios replay against servers that behave like the record
       await rec.stop();
     }
     const g = generateScenario(rec.flows(), { timing: 'keep', origin: 'volley record' });
-    const s = load(g.yaml, 'recorded.yaml');
-    const r = await replay(s, session.url);
-    expect(r.matched).toEqual(['hello', 'auth']);
-    expect(r.framesSkipped).toBe(0);
+    expect(load(g.yaml, 'recorded.yaml').target).toBe(`${session.url}/session`);
+
+    const receivedBefore = session.received.length;
+    const sentBefore = session.framesSent;
+    const r = await runScenario({ file: '<inline>', source: g.yaml, env: ENV, workers: 1 });
+    expect(r.noConnection).toBe(false);
+    expect(r.report.errors).toEqual([]);
+    expect(r.report.metrics['errors']).toMatchObject({ count: 0 });
+    expect(r.report.metrics['sessions_completed']).toMatchObject({ count: 1 });
+    expect(r.report.metrics['frames_skipped'] ?? { count: 0 }).toMatchObject({ count: 0 });
+    expect(r.report.metrics['frames_sent']).toMatchObject({ count: session.received.length - receivedBefore });
+    expect(r.report.metrics['frames_received']).toMatchObject({ count: session.framesSent - sentBefore });
+    // The server says "ok" only to the id it issued to this connection.
+    const auth = JSON.parse(session.received[receivedBefore]!.data.toString()) as { sid: string };
+    expect(auth.sid).toMatch(/^sess-[0-9a-f]{20}$/);
+    expect(auth.sid).not.toBe(recordedSid);
+    expect(Object.keys(r.report.metrics).filter((k) => /^(latency|wait)\{/.test(k)).sort()).toEqual(['latency{name:auth}', 'wait{name:hello}']);
   });
 });
