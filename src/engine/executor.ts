@@ -12,6 +12,12 @@ import type { SessionOutcome } from './session.js';
 
 /** New connections opened per executor tick, so a ramp of thousands never stalls the loop. */
 const OPEN_BATCH = 250;
+/**
+ * ...and at most this long spent opening them per tick: starting a ws handshake costs tens of
+ * µs when the machine is idle but far more when it is loaded, so a fixed count alone let an
+ * 18k ramp hold the loop for hundreds of ms (measured in bench/run.js --only hold).
+ */
+const OPEN_BUDGET_MS = 4;
 const TICK_MS = 20;
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5000;
@@ -120,7 +126,9 @@ export class Executor {
     if (load.model !== 'connections') return;
     this.wantedSlots = ownedCount(this.deps.stripePath, connectionsAt(load, t));
     let opened = 0;
+    const budgetEndMs = performance.now() + OPEN_BUDGET_MS;
     for (let j = 0; j < this.wantedSlots && opened < OPEN_BATCH; j++) {
+      if ((opened & 15) === 15 && performance.now() > budgetEndMs) break;
       if (this.slotRunning[j] || this.slotFinished[j]) continue;
       this.slotRunning[j] = true;
       opened++;
