@@ -114,7 +114,8 @@ export async function runCommand(opts: RunCommandOptions, io: CliIO): Promise<nu
 
   // Connections this process will hold at the peak, against its open-file limit.
   const load = scenario.load;
-  const seg = opts.segment ? [opts.segment] : [];
+  // With --processes the children split the load: each holds about 1/N (segment 1/N the most).
+  const seg = opts.segment ? [opts.segment] : opts.processes && opts.processes > 1 ? [{ index: 0, count: opts.processes }] : [];
   const peak = load.model === 'connections' ? ownedCount(seg, peakConnections(load)) : ownedCount(seg, load.maxConnections);
   for (const t of transports) {
     const problem = checkConnectionBudget(peak, t ?? scenario.transport, readOpenFileLimit(), scenario.target.startsWith('builtin:'));

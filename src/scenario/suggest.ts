@@ -90,7 +90,9 @@ export const KEY_ALIASES: Readonly<Record<string, string>> = {
  * dotted path when `allowPaths`), else a candidate within a small edit distance.
  */
 export function didYouMean(word: string, candidates: readonly string[], allowPaths = false): string | undefined {
-  const alias = KEY_ALIASES[word] ?? KEY_ALIASES[word.toLowerCase()];
+  // Own properties only: a key named "toString" must not find Object.prototype.toString.
+  const folded = word.toLowerCase();
+  const alias = Object.hasOwn(KEY_ALIASES, word) ? KEY_ALIASES[word] : Object.hasOwn(KEY_ALIASES, folded) ? KEY_ALIASES[folded] : undefined;
   if (alias !== undefined && alias !== word && (candidates.includes(alias) || (allowPaths && alias.includes('.')))) {
     return alias;
   }
