@@ -7,7 +7,7 @@
 //   npm run bench -- --quick           # short runs (3 pairs of 3 s, smaller memory/hold steps)
 //   npm run bench -- --only throughput|memory|hold   [--pairs N] [--no-artillery]
 import { fork, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,14 @@ const warmMs = quick ? 700 : 1500;
 const workers = Math.max(1, Math.min(os.cpus().length, 4));
 const levels = quick ? [100, 1000] : [100, 1000];
 const results = { startedAt: new Date().toISOString(), node: process.version, cpus: os.cpus().length, quick, pairs, runMs, workers };
+
+// A private snapshot of the build for this run: other people rebuild dist/ while the bench
+// runs, and a half-written module must not fail a contender. It sits under bench/results/
+// (git-ignored), so `ws`, `yaml` and the rest resolve from the project's node_modules.
+const snapshot = path.join(here, 'results', '.volley-dist');
+rmSync(snapshot, { recursive: true, force: true });
+cpSync(path.join(here, '..', 'dist'), snapshot, { recursive: true });
+process.env.VOLLEY_DIST = snapshot;
 
 function log(line) {
   process.stdout.write(line + '\n');
@@ -142,6 +150,7 @@ async function throughput() {
     const level = { runs, volleyOverRaw: { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), all: ratios }, cpuPerRoundTripVolleyOverRaw: median(cpuRatios) };
     log(`  volley/raw round trips/s: median ${fmt(level.volleyOverRaw.median, 3)} (spread ${spread(ratios)}); CPU per round trip volley/raw ${fmt(level.cpuPerRoundTripVolleyOverRaw, 2)}`);
     if (useArtillery) {
+      log('  (Artillery\'s ws engine records no per-message latency: its p50/p99 are n/a)');
       const art = runs.volley.map((v, i) => v.roundTripsPerS / runs.artillery[i].roundTripsPerS);
       level.volleyOverArtillery = { median: median(art), min: Math.min(...art), max: Math.max(...art), all: art };
       log(`  volley/Artillery round trips/s: median ${fmt(level.volleyOverArtillery.median, 2)} (spread ${spread(art)})`);

@@ -4,7 +4,11 @@
 //
 //   node bench/volley-client.js loop URL CONNECTIONS DURATION_MS WORKERS  -> JSON on stdout
 //   node bench/volley-client.js hold URL N1,N2,... [WORKERS]              -> RSS at each plateau
-import { runScenario, startRun } from '../dist/engine/coordinator.js';
+import { pathToFileURL } from 'node:url';
+
+// bench/run.js points VOLLEY_DIST at its snapshot of the build; run alone, use dist/.
+const dist = process.env.VOLLEY_DIST ? pathToFileURL(process.env.VOLLEY_DIST + '/').href : new URL('../dist/', import.meta.url).href;
+const { runScenario, startRun } = await import(new URL('engine/coordinator.js', dist).href);
 
 const [mode, url, a, b, c] = process.argv.slice(2);
 
