@@ -196,7 +196,7 @@ export async function runCommand(opts: RunCommandOptions, io: CliIO): Promise<nu
         throw err;
       }
       if (live) progressOut.write('\r\x1b[K');
-      const dir = multi ? path.join(runDir, transport ?? result.scenario.transport) : runDir;
+      const dir = multi ? path.join(runDir, (transport ?? result.scenario.transport).replace(/[^A-Za-z0-9.-]+/g, '-')) : runDir;
       const written = writeReportFiles(dir, result.report, opts.html);
       results.push({ transport: transport ?? result.scenario.transport, result, written });
       if (!opts.json) {

@@ -212,7 +212,10 @@ export class Session implements TransportSink {
         this.inbox.length = 0;
       }
     }
-    if (this.aborted) return 'aborted';
+    if (this.aborted) {
+      m.add('sessions_interrupted');
+      return 'aborted';
+    }
     m.trend(TREND.sessionDuration).recordMs(performance.now() - startedAt);
     m.add(this.failed ? 'sessions_failed' : 'sessions_completed');
     if (!opened) return 'connect_failed';

@@ -21,6 +21,8 @@ export const COUNTER = {
   sessionsCompleted: 'sessions_completed',
   sessionsFailed: 'sessions_failed',
   sessionsDropped: 'sessions_dropped',
+  /** Sessions cut by the end of the run (gracefulStop ran out, a hard stop): neither completed nor failed. */
+  sessionsInterrupted: 'sessions_interrupted',
   errors: 'errors',
 } as const;
 

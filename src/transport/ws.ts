@@ -133,8 +133,10 @@ class WsTransport implements Transport {
       this.ws = ws;
       if (this.debug) {
         this.debug(`handshake: GET ${o.url}`);
-        for (const [k, v] of Object.entries(o.headers)) this.debug(`  ${k}: ${v}`);
-        if (o.subprotocols.length) this.debug(`  Sec-WebSocket-Protocol: ${o.subprotocols.join(', ')}`);
+        // Every header the request carries (Host, Sec-WebSocket-Key, … included), as the browser shows them.
+        const sent = (ws as unknown as { _req?: import('node:http').ClientRequest })._req;
+        const headers = sent ? sent.getHeaders() : o.headers;
+        for (const [k, v] of Object.entries(headers)) this.debug(`  ${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`);
       }
       ws.on('upgrade', onUpgrade);
       ws.on('message', onMessage);

@@ -137,4 +137,23 @@ steps:
     expect(counter(result.report.metrics, 'errors{kind:connect_refused}')).toBeGreaterThanOrEqual(2);
     expect(result.failureReason).toContain('refused');
   });
+
+  it('accounts for every session: started = completed + failed + interrupted, even when the run cuts them', async () => {
+    server = await startCountingServer((ws, data, isBinary, s) => reply(ws, s, data, isBinary));
+    const source = `
+name: cut
+target: ${server.url}
+load: {connections: 6, duration: 2s, gracefulStop: 500ms}
+steps:
+  - send: "a"
+    expect: {text: "a", timeout: 2s}
+  - think: 300ms..4s
+`;
+    const { report } = await runScenario({ file: '<inline>', source, workers: 2 });
+    const m = report.metrics;
+    const started = counter(m, 'sessions_started');
+    expect(started).toBeGreaterThanOrEqual(6);
+    expect(counter(m, 'sessions_interrupted')).toBeGreaterThan(0);
+    expect(counter(m, 'sessions_completed') + counter(m, 'sessions_failed') + counter(m, 'sessions_interrupted')).toBe(started);
+  });
 });
