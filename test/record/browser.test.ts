@@ -113,9 +113,11 @@ describe('the chat demo page in Chromium', () => {
     const harFile = path.join(dir, 'demo-chat.har');
     writeFileSync(harFile, JSON.stringify(har, null, 2));
 
-    const imported = await importWithCli(harFile, dir);
+    // --timing none: the person's pauses would only slow the test (think steps are covered below).
+    const imported = await importWithCli(harFile, dir, ['--timing', 'none']);
     const d = parse(imported.yaml) as { target: string; steps: Record<string, unknown>[] };
     expect(d.target).toBe(target.url);
+    expect(d.steps.some((s) => 'think' in s)).toBe(false);
     expect(d.steps.filter((s) => 'send' in s).map((s) => s.name)).toEqual(['join', 'say', 'say']);
 
     const run = await runWithCli(imported.file, target.url, dir);

@@ -28,7 +28,8 @@ async function importAndRun(har: string, server: TestServer, pathAndQuery: strin
   return { imported, run };
 }
 
-describe('volley import, then volley run against a live server', () => {
+// Each test has its own server, so the four spawn their CLIs side by side.
+describe.concurrent('volley import, then volley run against a live server', () => {
   it('a hand-written Firefox HAR (an https upgrade entry, a ping frame) runs clean against a prices server', async () => {
     const server = await startPricesServer();
     try {
