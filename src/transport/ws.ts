@@ -135,8 +135,12 @@ class WsTransport implements Transport {
         this.debug(`handshake: GET ${o.url}`);
         // Every header the request carries (Host, Sec-WebSocket-Key, … included), as the browser shows them.
         const sent = (ws as unknown as { _req?: import('node:http').ClientRequest })._req;
-        const headers = sent ? sent.getHeaders() : o.headers;
-        for (const [k, v] of Object.entries(headers)) this.debug(`  ${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`);
+        if (sent) {
+          for (const name of sent.getRawHeaderNames()) {
+            const v = sent.getHeader(name);
+            this.debug(`  ${name}: ${Array.isArray(v) ? v.join(', ') : String(v)}`);
+          }
+        } else for (const [k, v] of Object.entries(o.headers)) this.debug(`  ${k}: ${v}`);
       }
       ws.on('upgrade', onUpgrade);
       ws.on('message', onMessage);
