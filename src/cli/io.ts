@@ -20,6 +20,21 @@ export class CliExit extends Error {
   }
 }
 
+/** Resolves at Ctrl-C / SIGTERM, or after durationMs when given (long-running commands). */
+export function waitForStop(durationMs: number | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      if (timer) clearTimeout(timer);
+      resolve();
+    };
+    const timer = durationMs ? setTimeout(stop, durationMs) : undefined;
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
 export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;

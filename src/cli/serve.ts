@@ -2,6 +2,7 @@
 
 import { VolleyError } from '../errors.js';
 import type { CliIO } from './io.js';
+import { waitForStop } from './io.js';
 
 export interface ServeOptions {
   target: string;
@@ -43,17 +44,7 @@ export async function serveCommand(opts: ServeOptions, io: CliIO): Promise<numbe
     if (code === 'EACCES') throw new VolleyError('INVALID_INPUT', `--port ${opts.port}: permission denied`);
     throw err;
   }
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      if (timer) clearTimeout(timer);
-      resolve();
-    };
-    const timer = opts.durationMs ? setTimeout(stop, opts.durationMs) : undefined;
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await waitForStop(opts.durationMs);
   await close();
   return 0;
 }

@@ -15,7 +15,7 @@ import type { ThresholdSpec } from '../scenario/types.js';
 import { evaluateThresholds } from '../thresholds/evaluate.js';
 import { parseThresholdExpression } from '../thresholds/parse.js';
 import type { CliIO } from './io.js';
-import { CliExit, colorEnabled } from './io.js';
+import { CliExit, colorEnabled, waitForStop } from './io.js';
 
 function writeOut(flag: string, file: string, text: string): void {
   try {
@@ -128,17 +128,7 @@ export async function recordCommand(
     onFrame: opts.quiet ? undefined : (line) => io.stderr.write(line + '\n'),
   });
   io.stderr.write(`recording: point the client at ${recorder.listenUrl} (relaying to ${opts.upstream}); Ctrl-C writes the scenario\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      if (timer) clearTimeout(timer);
-      resolve();
-    };
-    const timer = opts.durationMs ? setTimeout(stop, opts.durationMs) : undefined;
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await waitForStop(opts.durationMs);
   const flows = recorder.flows();
   await recorder.stop();
   if (flows.length === 0) {
