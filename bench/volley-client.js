@@ -17,6 +17,9 @@ export function loopScenario(target, connections, durationMs) {
   return [
     'name: bench-echo',
     `target: ${target}`,
+    // The raw loop has no handshake timeout; with a 30 s one volley waits as long as it does
+    // while a saturated server answers the last handshakes of a 1,000-connection start.
+    'connect: {timeout: 30s}',
     `load: {model: connections, connections: ${connections}, duration: ${durationMs}ms, gracefulStop: 2s}`,
     'steps:',
     '  - loop:',
@@ -38,7 +41,7 @@ if (mode === 'loop') {
   const lat = r.metrics['latency'];
   const errors = r.metrics['errors']?.count ?? 0;
   process.stdout.write(
-    JSON.stringify({ roundTrips: lat?.count ?? 0, errors, p50Ms: lat?.p50, p99Ms: lat?.p99, harness: r.harness }) + '\n',
+    JSON.stringify({ roundTrips: lat?.count ?? 0, errors, errorKinds: r.errors, p50Ms: lat?.p50, p99Ms: lat?.p99, harness: r.harness }) + '\n',
   );
 } else if (mode === 'hold') {
   // Stages that plateau at each N (long enough for a loaded machine to get there); RSS is
