@@ -40,6 +40,8 @@ interface SecondState {
 interface WorkerActive {
   seconds: number[];
   values: number[];
+  /** The highest value inside each interval (a session shorter than a second still shows). */
+  maxes: number[];
 }
 
 interface FirstError {
@@ -118,7 +120,7 @@ export class MetricsAggregator {
       }
     }
 
-    this.recordActive(workerId, s, snap.active.value);
+    this.recordActive(workerId, s, snap.active.value, snap.active.max);
     this.freezeOldSeconds();
   }
 
@@ -156,7 +158,12 @@ export class MetricsAggregator {
       const count = this.counterTotals.get(key) ?? 0;
       out[key] = { type: 'counter', count, rate: ratePerSecond(count, durationS) };
     }
-    out[GAUGE.activeConnections] = gaugeFromSeries(this.timeseries().map((p) => p.active));
+    const gauge = gaugeFromSeries(this.timeseries().map((p) => p.active));
+    if (gauge.type === 'gauge') {
+      // Sessions shorter than a second open and close between two samples: the interval max keeps them.
+      for (let s = 1; s <= this.lastSecond; s++) gauge.max = Math.max(gauge.max, this.activePeakAt(s));
+    }
+    out[GAUGE.activeConnections] = gauge;
     return out;
   }
 
@@ -194,26 +201,40 @@ export class MetricsAggregator {
     return state;
   }
 
-  private recordActive(workerId: number, second: number, value: number): void {
+  private recordActive(workerId: number, second: number, value: number, max: number): void {
     let w = this.workers.get(workerId);
     if (w === undefined) {
-      w = { seconds: [], values: [] };
+      w = { seconds: [], values: [], maxes: [] };
       this.workers.set(workerId, w);
     }
     const n = w.seconds.length;
     if (n === 0 || w.seconds[n - 1]! < second) {
       w.seconds.push(second);
       w.values.push(value);
+      w.maxes.push(Math.max(max, value));
       return;
     }
     // Same second again (or, unexpectedly, an older one): overwrite or insert in order.
     const i = lastIndexAtOrBefore(w.seconds, second);
     if (i >= 0 && w.seconds[i] === second) {
       w.values[i] = value;
+      w.maxes[i] = Math.max(w.maxes[i]!, max, value);
     } else {
       w.seconds.splice(i + 1, 0, second);
       w.values.splice(i + 1, 0, value);
+      w.maxes.splice(i + 1, 0, Math.max(max, value));
     }
+  }
+
+  /** Peak of a second: each worker's in-interval max where it reported, else its carried value.
+   *  An upper bound when workers peak at different instants, exact with one worker. */
+  private activePeakAt(second: number): number {
+    let sum = 0;
+    for (const w of this.workers.values()) {
+      const i = lastIndexAtOrBefore(w.seconds, second);
+      if (i >= 0) sum += w.seconds[i] === second ? w.maxes[i]! : w.values[i]!;
+    }
+    return sum;
   }
 
   private activeAt(second: number): number {
