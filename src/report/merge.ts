@@ -163,8 +163,11 @@ function mergeMetrics(
   gaugeKeys.add(GAUGE.activeConnections);
   for (const key of [...gaugeKeys].sort()) {
     if (key === GAUGE.activeConnections && timeseries.length > 0) {
-      // The peak of the summed series, not the largest shard's peak.
-      out[key] = gaugeFromSeries(timeseries.map((p) => p.active));
+      // The peak of the summed series, not the largest shard's peak; never below a shard's own
+      // peak, which also counts sessions that opened and closed between two samples.
+      const g = gaugeFromSeries(timeseries.map((p) => p.active));
+      if (g.type === 'gauge') for (const shard of gauges.get(key) ?? []) g.max = Math.max(g.max, shard.max ?? shard.value);
+      out[key] = g;
     } else {
       // No series to sum: add the shards' own figures (max is then an upper bound).
       const list = gauges.get(key) ?? [];
