@@ -1,5 +1,8 @@
 // What a command may touch of the outside world, injectable so tests drive the CLI in-process.
 
+import { mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
 export interface CliIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -18,6 +21,29 @@ export class CliExit extends Error {
     super(message);
     this.exitCode = exitCode;
   }
+}
+
+/**
+ * Creates a folder and its missing parents. Node's mkdirSync({recursive: true}) loops forever
+ * where mkdir answers ENOENT under an existing parent (/proc, some network mounts), so the
+ * missing components are created one by one from the nearest existing ancestor.
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  let cur = path.resolve(dir);
+  for (;;) {
+    try {
+      if (!statSync(cur).isDirectory()) throw Object.assign(new Error(`${cur} is not a folder`), { code: 'ENOTDIR' });
+      break;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ENOENT') throw err;
+      missing.push(cur);
+      const parent = path.dirname(cur);
+      if (parent === cur) break;
+      cur = parent;
+    }
+  }
+  for (let i = missing.length - 1; i >= 0; i--) mkdirSync(missing[i]!);
 }
 
 /** Resolves at Ctrl-C / SIGTERM, or after durationMs when given (long-running commands). */

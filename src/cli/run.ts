@@ -1,7 +1,7 @@
 // `volley run`: flags -> RunOptions, live progress, reports on disk, exit code. Everything that
 // measures lives in the engine; this file only orchestrates and prints.
 
-import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { VolleyError, exitCodeFor, formatProblem } from '../errors.js';
 import type { Stripe } from '../load/stripe.js';
@@ -19,7 +19,7 @@ import type { ReportJson } from '../report/types.js';
 import type { TransportName } from '../scenario/types.js';
 import { formatProblems } from '../scenario/describe.js';
 import type { CliIO } from './io.js';
-import { CliExit, colorEnabled } from './io.js';
+import { CliExit, colorEnabled, makeDirs } from './io.js';
 import { checkConnectionBudget, readOpenFileLimit } from './limits.js';
 
 export interface RunCommandOptions {
@@ -57,7 +57,7 @@ function safeName(name: string): string {
 /** Checks a folder can be created and written before the run spends minutes measuring. */
 function ensureWritableDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     // access() says yes to root everywhere; only a real write proves the folder takes files.
     const probe = path.join(dir, `.volley-write-check-${process.pid}`);
     writeFileSync(probe, '');
@@ -70,7 +70,7 @@ function ensureWritableDir(dir: string): void {
 
 function ensureWritableFile(flag: string, file: string): void {
   try {
-    mkdirSync(path.dirname(file), { recursive: true });
+    makeDirs(path.dirname(file));
     writeFileSync(file, '', { flag: 'a' });
   } catch (err) {
     const reason = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : 'not writable';
@@ -85,7 +85,7 @@ export interface WrittenReport {
 }
 
 export function writeReportFiles(dir: string, report: ReportJson, html: boolean): WrittenReport {
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const json = path.join(dir, 'report.json');
   writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
   const written: WrittenReport = { dir, json };

@@ -1,7 +1,7 @@
 // The commands around a run: re-render a report, compare two runs, merge shards, turn a HAR or a
 // recording into a scenario. Each is a thin call into the library plus file I/O and an exit code.
 
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { VolleyError } from '../errors.js';
 import { parseMetricKey } from '../metrics/names.js';
@@ -15,11 +15,11 @@ import type { ThresholdSpec } from '../scenario/types.js';
 import { evaluateThresholds } from '../thresholds/evaluate.js';
 import { parseThresholdExpression } from '../thresholds/parse.js';
 import type { CliIO } from './io.js';
-import { CliExit, colorEnabled, waitForStop } from './io.js';
+import { CliExit, colorEnabled, makeDirs, waitForStop } from './io.js';
 
 function writeOut(flag: string, file: string, text: string): void {
   try {
-    mkdirSync(path.dirname(file), { recursive: true });
+    makeDirs(path.dirname(file));
     writeFileSync(file, text);
   } catch (err) {
     const code = err && typeof err === 'object' && 'code' in err ? String((err as { code: unknown }).code) : 'not writable';

@@ -98,6 +98,10 @@ describe('volley run through the command line', () => {
     const r2 = await runCli(['run', 'scenarios/echo.yaml', '--out', path.join(notADir, 'reports')]);
     expect(r2.code).toBe(2);
     expect(r2.stderr).toContain('--out');
+    // Node's recursive mkdir loops forever under /proc: the check must still answer at once.
+    const r3 = await runCli(['run', 'scenarios/echo.yaml', '--out', '/proc/volley-cannot-write/x'], { timeoutMs: 20_000 });
+    expect(r3.code).toBe(2);
+    expect(r3.stderr).toContain('--out /proc/volley-cannot-write/x: cannot write there');
   });
 
   it('a target that refuses every connection exits 3 with one line that says why, and writes the report', async () => {
