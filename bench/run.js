@@ -75,7 +75,10 @@ async function startServer() {
 
 // --- one contender run: server-side throughput and /proc CPU over the same steady window -------
 
-async function measure(server, spawnClient) {
+// The window starts once every connection is open (the server's own count), so each contender
+// is measured in its steady closed loop, not in its ramp-up, whose speed depends on how it
+// opens connections (all at once, or batched so the loop never stalls).
+async function measure(server, spawnClient, connections) {
   const { child, output } = spawnClient();
   const samples = [];
   let exited = false;
@@ -83,8 +86,8 @@ async function measure(server, spawnClient) {
   while (!exited) {
     const t = performance.now();
     const cpu = treeCpuSeconds(child.pid);
-    const { echoed } = await server.count();
-    samples.push({ t, cpu, echoed });
+    const { echoed, open } = await server.count();
+    samples.push({ t, cpu, echoed, open });
     await new Promise((r) => setTimeout(r, 200));
   }
   const client = await output;
@@ -92,7 +95,9 @@ async function measure(server, spawnClient) {
   const first = samples.find((s) => s.echoed > base);
   let lastIncrease = samples.length - 1;
   while (lastIncrease > 0 && samples[lastIncrease - 1].echoed === samples[lastIncrease].echoed) lastIncrease--;
-  let window = first ? samples.filter((s) => s.t >= first.t + warmMs && s.t <= samples[lastIncrease].t - 400) : [];
+  const allOpen = connections ? samples.find((s) => s.open >= connections) : undefined;
+  const from = Math.max(first ? first.t + warmMs : Infinity, allOpen ? allOpen.t + 300 : -Infinity);
+  let window = first ? samples.filter((s) => s.t >= from && s.t <= samples[lastIncrease].t - 400) : [];
   // A starved run (connections slow to open on a loaded machine): fall back to the whole span.
   if (window.length < 2 && first) window = samples.filter((s) => s.t >= first.t && s.t <= samples[lastIncrease].t);
   if (window.length < 2) return { ...client, roundTripsPerS: NaN, cpuPercent: NaN };
@@ -136,9 +141,9 @@ async function throughput() {
       if (useArtillery) order.push('artillery');
       for (const who of order) {
         let r;
-        if (who === 'raw') r = await measure(server, spawnNode('raw-client.js', ['loop', server.url, String(connections), String(runMs), String(workers)]));
-        else if (who === 'volley') r = await measure(server, spawnNode('volley-client.js', ['loop', server.url, String(connections), String(runMs), String(workers)]));
-        else r = await measure(server, () => runArtillery(server.url, connections, runMs));
+        if (who === 'raw') r = await measure(server, spawnNode('raw-client.js', ['loop', server.url, String(connections), String(runMs), String(workers)]), connections);
+        else if (who === 'volley') r = await measure(server, spawnNode('volley-client.js', ['loop', server.url, String(connections), String(runMs), String(workers)]), connections);
+        else r = await measure(server, () => runArtillery(server.url, connections, runMs), connections);
         runs[who].push(r);
         log(`  pair ${p + 1} ${who.padEnd(9)} ${fmt(r.roundTripsPerS).padStart(7)} rt/s  p50 ${fmt(r.p50Ms, 2)} ms  p99 ${fmt(r.p99Ms, 2)} ms  client CPU ${fmt(r.cpuPercent)}%${r.errors ? `  errors ${r.errors}` : ''}`);
       }

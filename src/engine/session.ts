@@ -71,21 +71,28 @@ class SessionEnded extends Error {}
  *  by onClose), so this is not a second error. */
 class ConnectionEnding extends Error {}
 
-class ExpectFailed extends Error {
-  readonly kind: ErrorKind;
-  constructor(kind: ErrorKind, message: string) {
-    super(message);
-    this.kind = kind;
-  }
-}
-
 // The expect in progress; its timeout sits on the worker's deadline wheel (deadlines.ts).
-interface Waiter extends DeadlineEntry {
-  prepared: PreparedMatcher;
-  event: string | undefined;
-  strict: boolean;
-  resolve: (frame: InboundFrame) => void;
-  reject: (err: Error) => void;
+/** The expect in progress. Resolves with the frame, or with undefined once a failure (timeout,
+ *  strict mismatch) has been counted; rejects only when the session ends. A class rather than
+ *  an object with closures: one allocation per expect on the hot path. */
+class Waiter implements DeadlineEntry {
+  slot = -1;
+  constructor(
+    readonly session: Session,
+    readonly spec: ExpectSpec,
+    readonly prepared: PreparedMatcher,
+    readonly resolve: (frame: InboundFrame | undefined) => void,
+    readonly reject: (err: Error) => void,
+  ) {}
+  get event(): string | undefined {
+    return this.spec.event;
+  }
+  get strict(): boolean {
+    return this.spec.strict;
+  }
+  expire(): void {
+    this.session.expectTimedOut(this);
+  }
 }
 
 function describeMatcher(spec: ExpectSpec, prepared: PreparedMatcher): string {
@@ -261,7 +268,6 @@ export class Session implements TransportSink {
       return;
     }
     if (err instanceof TransportError) this.metrics.error(err.kind, err.message);
-    else if (err instanceof ExpectFailed) this.metrics.error(err.kind, err.message);
     else this.metrics.error('other', err instanceof Error ? err.message : String(err));
   }
 
@@ -282,7 +288,8 @@ export class Session implements TransportSink {
       if (w.strict) {
         this.waiter = undefined;
         removeDeadline(w);
-        w.reject(new ExpectFailed('unexpected_frame', `strict expect got a frame that did not match: ${preview(frame)}`));
+        this.expectFailed('unexpected_frame', `strict expect got a frame that did not match: ${preview(frame)}`);
+        w.resolve(undefined);
       }
       return;
     }
@@ -349,7 +356,7 @@ export class Session implements TransportSink {
           const sentAt = performance.now();
           this.sendPayload(step.payload);
           if (expect && prepared) {
-            const frame = await this.tryExpect(expect, prepared);
+            const frame = this.captured(expect, await this.waitFor(expect, prepared));
             if (frame) {
               const serviceMs = frame.arrivedAtMs - sentAt;
               sm.serviceTime.recordMs(serviceMs);
@@ -362,7 +369,7 @@ export class Session implements TransportSink {
           const sm = metricsFor(step, this.metrics);
           const prepared = prepareMatcher(step.expect.matcher, this.ctx);
           const waitStart = performance.now();
-          const frame = await this.tryExpect(step.expect, prepared);
+          const frame = this.captured(step.expect, await this.waitFor(step.expect, prepared));
           if (frame) {
             if (step.expect.latencyFrom) {
               const sentAtEpochMs = readLatencyFrom(step.expect.latencyFrom.path, frame);
@@ -398,7 +405,7 @@ export class Session implements TransportSink {
             }
           }
           if (step.expect && prepared) {
-            const frame = await this.tryExpect(step.expect, prepared);
+            const frame = this.captured(step.expect, await this.waitFor(step.expect, prepared));
             if (frame && !ack) {
               const serviceMs = frame.arrivedAtMs - sentAt;
               sm.serviceTime.recordMs(serviceMs);
@@ -464,28 +471,34 @@ export class Session implements TransportSink {
   }
 
   /** Waits for a matching frame; on timeout counts expect_timeout and returns undefined. */
-  private async tryExpect(spec: ExpectSpec, prepared: PreparedMatcher): Promise<InboundFrame | undefined> {
-    try {
-      const frame = await this.waitFor(spec, prepared);
-      if (hasKeys(spec.capture)) {
-        const problem = applyCaptures(spec.capture, frame, this.ctx.vars);
-        if (problem !== undefined) {
-          this.failed = true;
-          this.metrics.error('capture_failed', problem);
-        }
-      }
-      return frame;
-    } catch (err) {
-      if (err instanceof ExpectFailed) {
-        this.failed = true;
-        this.metrics.error(err.kind, err.message);
-        return undefined;
-      }
-      throw err;
-    }
+  /** Counts a failed expect (the session goes on with its next step, and is marked failed). */
+  private expectFailed(kind: ErrorKind, message: string): undefined {
+    this.failed = true;
+    this.metrics.error(kind, message);
+    return undefined;
   }
 
-  private waitFor(spec: ExpectSpec, prepared: PreparedMatcher): Promise<InboundFrame> {
+  /** Called by the deadline wheel when the expect in progress runs out of time. */
+  expectTimedOut(w: Waiter): void {
+    if (this.waiter === w) this.waiter = undefined;
+    this.expectFailed('expect_timeout', `no frame matched ${describeMatcher(w.spec, w.prepared)} in ${formatMs(w.spec.timeoutMs)}`);
+    w.resolve(undefined);
+  }
+
+  /** Applies the expect's captures to a matched frame (a capture that finds nothing is counted). */
+  private captured(spec: ExpectSpec, frame: InboundFrame | undefined): InboundFrame | undefined {
+    if (frame !== undefined && hasKeys(spec.capture)) {
+      const problem = applyCaptures(spec.capture, frame, this.ctx.vars);
+      if (problem !== undefined) this.expectFailed('capture_failed', problem);
+    }
+    return frame;
+  }
+
+  /**
+   * Waits for a matching frame: the frame, or undefined when the expect failed (counted).
+   * A frame already in the inbox is returned as it is, with no promise at all.
+   */
+  private waitFor(spec: ExpectSpec, prepared: PreparedMatcher): InboundFrame | undefined | Promise<InboundFrame | undefined> {
     // Frames that arrived while nothing waited are looked at first, in order.
     const inbox = this.inbox;
     for (let i = 0; i < inbox.length; i++) {
@@ -493,12 +506,12 @@ export class Session implements TransportSink {
       if ((spec.event === undefined || frame.event === spec.event) && matchFrame(prepared, frame)) {
         if (i > 0) this.metrics.add('frames_skipped', i);
         inbox.splice(0, i + 1);
-        return Promise.resolve(frame);
+        return frame;
       }
       if (spec.strict) {
         inbox.splice(0, i + 1);
         this.metrics.add('frames_skipped', i + 1);
-        return Promise.reject(new ExpectFailed('unexpected_frame', `strict expect got a frame that did not match: ${preview(frame)}`));
+        return this.expectFailed('unexpected_frame', `strict expect got a frame that did not match: ${preview(frame)}`);
       }
     }
     if (inbox.length > 0) {
@@ -506,19 +519,8 @@ export class Session implements TransportSink {
       inbox.length = 0;
     }
     if (this.closed || this.aborted) return Promise.reject(new SessionEnded());
-    return new Promise<InboundFrame>((resolve, reject) => {
-      const w: Waiter = {
-        prepared,
-        event: spec.event,
-        strict: spec.strict,
-        resolve,
-        reject,
-        slot: -1,
-        expire: () => {
-          if (this.waiter === w) this.waiter = undefined;
-          reject(new ExpectFailed('expect_timeout', `no frame matched ${describeMatcher(spec, prepared)} in ${formatMs(spec.timeoutMs)}`));
-        },
-      };
+    return new Promise<InboundFrame | undefined>((resolve, reject) => {
+      const w = new Waiter(this, spec, prepared, resolve, reject);
       this.waiter = w;
       addDeadline(w, performance.now() + spec.timeoutMs);
     });
