@@ -141,12 +141,12 @@ function loadApplied(scenario: Scenario, segment: Stripe | undefined): LoadAppli
   const seg = segment ? [segment] : [];
   if (l.model === 'connections') {
     applied.connections = ownedCount(seg, peakConnections(l));
-    if (l.iterations !== undefined || durationMs === undefined) (applied as LoadAppliedJson & { iterations?: number }).iterations = l.iterations ?? 1;
+    if (l.iterations !== undefined || durationMs === undefined) applied.iterations = l.iterations ?? 1;
   } else {
     const share = segment ? 1 / segment.count : 1;
     applied.rate = (l.stages ? Math.max(...l.stages.map((s) => s.target)) : l.rate) * share;
     applied.maxConnections = ownedCount(seg, l.maxConnections);
-    (applied as LoadAppliedJson & { plannedSessions?: number }).plannedSessions = ownedCount(seg, totalArrivals(l));
+    applied.plannedSessions = ownedCount(seg, totalArrivals(l));
   }
   if (l.stages) applied.stages = l.stages.map((s) => ({ durationS: s.durationMs / 1000, target: segment ? s.target / segment.count : s.target }));
   if (segment) applied.segment = formatSegment(segment);

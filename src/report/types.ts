@@ -77,6 +77,10 @@ export interface LoadAppliedJson {
   stages?: { durationS: number; target: number }[];
   maxConnections?: number;
   gracefulStopS: number;
+  /** Sessions per connection slot, for iteration-bounded closed loads. */
+  iterations?: number;
+  /** Arrivals the open model schedules over the whole run (this shard's share). */
+  plannedSessions?: number;
   segment?: string; // "i/n" when this report is one shard
 }
 
