@@ -21,7 +21,7 @@ import type { Scenario } from '../scenario/types.js';
 import { evaluateThresholds } from '../thresholds/evaluate.js';
 import type { FromWorker, ToWorker, WorkerHealth, WorkerInit } from './messages.js';
 import type { RunOverrides } from './overrides.js';
-import { applyOverrides } from './overrides.js';
+import { applyOverrides, overrideSets } from './overrides.js';
 import { runSetup } from './setup.js';
 import { resolveTarget } from './targets.js';
 import { resolveTls } from '../transport/tls-options.js';
@@ -111,7 +111,8 @@ function workerScript(): string {
 
 /** Loads and validates the scenario, throwing VolleyError('INVALID_SCENARIO') with every problem. */
 export function prepareScenario(opts: Pick<RunOptions, 'file' | 'source' | 'sets' | 'env' | 'overrides'>): Scenario {
-  const loaded = loadScenario({ file: opts.file, source: opts.source, sets: opts.sets, env: opts.env ?? process.env });
+  const sets = [...(opts.sets ?? []), ...overrideSets(opts.overrides ?? {})];
+  const loaded = loadScenario({ file: opts.file, source: opts.source, sets, env: opts.env ?? process.env });
   if (!loaded.ok) {
     const first = loaded.problems[0];
     throw new VolleyError('INVALID_SCENARIO', first ? first.message : 'invalid scenario', loaded.problems);

@@ -55,6 +55,18 @@ function overrideLoad(load: LoadSpec, o: RunOverrides): LoadSpec {
   return next;
 }
 
+/**
+ * --target and --transport also enter the scenario as --set values, so a scenario that leaves
+ * its target to the command line validates (and the checks that depend on the transport see the
+ * one that will run). JSON strings are valid YAML flow scalars: URLs with ':' or '#' stay intact.
+ */
+export function overrideSets(o: RunOverrides): string[] {
+  const sets: string[] = [];
+  if (o.target !== undefined) sets.push(`target=${JSON.stringify(o.target)}`);
+  if (o.transport !== undefined) sets.push(`transport=${JSON.stringify(o.transport)}`);
+  return sets;
+}
+
 export function applyOverrides(scenario: Scenario, o: RunOverrides): Scenario {
   const next: Scenario = { ...scenario, load: overrideLoad(scenario.load, o) };
   if (o.target !== undefined) next.target = o.target;

@@ -9,7 +9,7 @@ import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
 import { Executor } from './executor.js';
 import type { FromWorker, ToWorker, WorkerHealth, WorkerInit } from './messages.js';
-import { applyOverrides } from './overrides.js';
+import { applyOverrides, overrideSets } from './overrides.js';
 import { Session } from './session.js';
 import type { SessionEnv } from './session.js';
 import { createDataFeeder } from './data.js';
@@ -24,7 +24,7 @@ function post(msg: FromWorker): void {
 
 function prepare(): Scenario | undefined {
   const env = { ...process.env, ...init.env } as NodeJS.ProcessEnv;
-  const result = loadScenario({ file: init.file, source: init.source, sets: init.sets, env });
+  const result = loadScenario({ file: init.file, source: init.source, sets: [...init.sets, ...overrideSets(init.overrides)], env });
   if (!result.ok) {
     post({ type: 'loadFailed', message: result.problems.map((p) => p.message).join('; ') });
     return undefined;

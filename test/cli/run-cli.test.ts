@@ -120,4 +120,22 @@ describe('volley run through the command line', () => {
       expect(r.stdout.trim().split('\n')).toHaveLength(1);
     }
   });
+
+  it('--target supplies the target of a scenario that leaves it to the command line', async () => {
+    const dir = tempDir();
+    const file = writeScenario(dir, 'no-target.yaml', `name: no-target\nload: {connections: 2}\n${echoSteps}`);
+    const missing = await runCli(['run', file, '--quiet', '--out', path.join(dir, 'a')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no-target\.yaml:1:1: target: required/);
+    const serve = await import('../../src/targets/index.js');
+    const t = await serve.startTarget('echo', { port: 0 });
+    try {
+      const r = await runCli(['run', file, '--target', t.url, '--quiet', '--out', path.join(dir, 'b')]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(readJson(path.join(dir, 'b', 'report.json')).target).toBe(t.url);
+      expect(t.stats().framesReceived).toBe(10);
+    } finally {
+      await t.close();
+    }
+  });
 });
