@@ -1,6 +1,8 @@
-// Expect deadlines for every session of a worker thread on one coarse timer wheel, instead of
+// Expect deadlines for every session of a worker thread, checked by one coarse timer instead of
 // a setTimeout + clearTimeout per expect: at tens of thousands of round trips a second that
-// timer churn (a Timeout object, a list insert and a libuv clock read each) shows in profiles.
+// timer churn shows in profiles. A session has at most one expect in progress, so its deadline
+// is a field on the session (set and cleared with a write, no allocation per expect); the
+// session registers once for its whole life, and the timer looks at every registered session.
 // A deadline fires between 0 and TICK_MS after it is due, never before; expect timeouts are
 // hundreds of milliseconds or more, so that slack does not matter.
 
@@ -8,61 +10,36 @@ import { performance } from 'node:perf_hooks';
 
 const TICK_MS = 10;
 
-export interface DeadlineEntry {
-  /** Wheel slot the entry sits in (set by addDeadline), -1 when not scheduled. */
-  slot: number;
-  /** Called once when the deadline passes, unless removed first. */
-  expire(): void;
+export interface DeadlineHolder {
+  /** performance.now() by which the current wait must end; Infinity when nothing waits. */
+  deadlineAtMs: number;
+  /** Called once when the deadline passes (the holder clears or moves it). */
+  deadlineExpired(): void;
 }
 
-const slots = new Map<number, Set<DeadlineEntry>>();
-let pending = 0;
-let sweptThrough = 0;
+const holders = new Set<DeadlineHolder>();
 let timer: NodeJS.Timeout | undefined;
 
-export function addDeadline(entry: DeadlineEntry, atMs: number): void {
-  const slot = Math.ceil(atMs / TICK_MS);
-  let set = slots.get(slot);
-  if (set === undefined) {
-    set = new Set();
-    slots.set(slot, set);
-  }
-  set.add(entry);
-  entry.slot = slot;
-  pending++;
-  if (timer === undefined) {
-    sweptThrough = Math.floor(performance.now() / TICK_MS) - 1;
-    timer = setInterval(sweep, TICK_MS);
-  }
+/** Starts watching a holder's deadline field (once per session, not per expect). */
+export function watchDeadlines(holder: DeadlineHolder): void {
+  holders.add(holder);
+  if (timer === undefined) timer = setInterval(sweep, TICK_MS);
 }
 
-export function removeDeadline(entry: DeadlineEntry): void {
-  const slot = entry.slot;
-  if (slot < 0) return;
-  entry.slot = -1;
-  const set = slots.get(slot);
-  if (set !== undefined && set.delete(entry)) {
-    pending--;
-    if (set.size === 0) slots.delete(slot);
+export function unwatchDeadlines(holder: DeadlineHolder): void {
+  holders.delete(holder);
+  if (holders.size === 0 && timer !== undefined) {
+    clearInterval(timer);
+    timer = undefined;
   }
 }
 
 function sweep(): void {
-  const now = Math.floor(performance.now() / TICK_MS);
-  // Walk every slot since the last sweep (a blocked loop may have skipped several).
-  for (let s = sweptThrough + 1; s <= now; s++) {
-    const set = slots.get(s);
-    if (set === undefined) continue;
-    slots.delete(s);
-    for (const entry of set) {
-      entry.slot = -1;
-      pending--;
-      entry.expire();
+  const now = performance.now();
+  for (const h of holders) {
+    if (h.deadlineAtMs <= now) {
+      h.deadlineAtMs = Infinity;
+      h.deadlineExpired();
     }
-  }
-  sweptThrough = now;
-  if (pending === 0 && timer !== undefined) {
-    clearInterval(timer);
-    timer = undefined;
   }
 }

@@ -17,8 +17,8 @@ import type { RenderContext } from '../scenario/template.js';
 import type { ExpectSpec, JsonTemplate, Payload, Scenario, Step } from '../scenario/types.js';
 import type { CloseInfo, InboundFrame, Transport, TransportOptions, TransportSink } from '../transport/types.js';
 import { TransportError } from '../transport/types.js';
-import { addDeadline, removeDeadline } from './deadlines.js';
-import type { DeadlineEntry } from './deadlines.js';
+import { unwatchDeadlines, watchDeadlines } from './deadlines.js';
+import type { DeadlineHolder } from './deadlines.js';
 
 /** Frames kept for a later expect; past this the oldest is dropped (and counted as skipped). */
 const INBOX_LIMIT = 10_000;
@@ -71,14 +71,11 @@ class SessionEnded extends Error {}
  *  by onClose), so this is not a second error. */
 class ConnectionEnding extends Error {}
 
-// The expect in progress; its timeout sits on the worker's deadline wheel (deadlines.ts).
 /** The expect in progress. Resolves with the frame, or with undefined once a failure (timeout,
- *  strict mismatch) has been counted; rejects only when the session ends. A class rather than
- *  an object with closures: one allocation per expect on the hot path. */
-class Waiter implements DeadlineEntry {
-  slot = -1;
+ *  strict mismatch) has been counted; rejects only when the session ends. Its timeout is the
+ *  session's deadlineAtMs field (deadlines.ts). */
+class Waiter {
   constructor(
-    readonly session: Session,
     readonly spec: ExpectSpec,
     readonly prepared: PreparedMatcher,
     readonly resolve: (frame: InboundFrame | undefined) => void,
@@ -89,9 +86,6 @@ class Waiter implements DeadlineEntry {
   }
   get strict(): boolean {
     return this.spec.strict;
-  }
-  expire(): void {
-    this.session.expectTimedOut(this);
   }
 }
 
@@ -134,7 +128,9 @@ export interface SessionStart {
   debug?: (line: string) => void;
 }
 
-export class Session implements TransportSink {
+export class Session implements TransportSink, DeadlineHolder {
+  /** When the expect in progress times out (Infinity: nothing waits); see deadlines.ts. */
+  deadlineAtMs = Infinity;
   private readonly env: SessionEnv;
   private readonly metrics: MetricsRegistry;
   readonly ctx: RenderContext;
@@ -193,6 +189,7 @@ export class Session implements TransportSink {
       m.trend(TREND.connect).recordMs(performance.now() - connectStart + this.start.startLatenessMs);
       opened = true;
       m.connectionOpened();
+      watchDeadlines(this);
       if (this.aborted) throw new SessionEnded();
       for (const rule of scenario.autoReply) this.autoReplies.push({ prepared: prepareMatcher(rule.matcher, this.ctx), payload: rule.payload });
       await this.runSteps(scenario.steps, this.start.startLatenessMs);
@@ -209,6 +206,7 @@ export class Session implements TransportSink {
           }
         } else if (this.aborted) this.transport.destroy();
       }
+      unwatchDeadlines(this);
       if (opened) m.connectionClosed();
       if (this.endingUncounted && !this.closeErrorCounted && !this.aborted)
         m.error('send_failed', 'send on a connection that was closing');
@@ -238,7 +236,7 @@ export class Session implements TransportSink {
     const w = this.waiter;
     if (w) {
       this.waiter = undefined;
-      removeDeadline(w);
+      this.deadlineAtMs = Infinity;
       w.reject(new SessionEnded());
     }
   }
@@ -280,14 +278,14 @@ export class Session implements TransportSink {
     if (w !== undefined) {
       if ((w.event === undefined || frame.event === w.event) && matchFrame(w.prepared, frame)) {
         this.waiter = undefined;
-        removeDeadline(w);
+        this.deadlineAtMs = Infinity;
         w.resolve(frame);
         return;
       }
       this.metrics.add('frames_skipped');
       if (w.strict) {
         this.waiter = undefined;
-        removeDeadline(w);
+        this.deadlineAtMs = Infinity;
         this.expectFailed('unexpected_frame', `strict expect got a frame that did not match: ${preview(frame)}`);
         w.resolve(undefined);
       }
@@ -310,7 +308,7 @@ export class Session implements TransportSink {
     const w = this.waiter;
     if (w) {
       this.waiter = undefined;
-      removeDeadline(w);
+      this.deadlineAtMs = Infinity;
       w.reject(new SessionEnded());
     }
     this.cancelSleep();
@@ -470,7 +468,6 @@ export class Session implements TransportSink {
     }
   }
 
-  /** Waits for a matching frame; on timeout counts expect_timeout and returns undefined. */
   /** Counts a failed expect (the session goes on with its next step, and is marked failed). */
   private expectFailed(kind: ErrorKind, message: string): undefined {
     this.failed = true;
@@ -478,9 +475,11 @@ export class Session implements TransportSink {
     return undefined;
   }
 
-  /** Called by the deadline wheel when the expect in progress runs out of time. */
-  expectTimedOut(w: Waiter): void {
-    if (this.waiter === w) this.waiter = undefined;
+  /** Called by the deadline timer when the expect in progress runs out of time. */
+  deadlineExpired(): void {
+    const w = this.waiter;
+    if (w === undefined) return;
+    this.waiter = undefined;
     this.expectFailed('expect_timeout', `no frame matched ${describeMatcher(w.spec, w.prepared)} in ${formatMs(w.spec.timeoutMs)}`);
     w.resolve(undefined);
   }
@@ -520,9 +519,9 @@ export class Session implements TransportSink {
     }
     if (this.closed || this.aborted) return Promise.reject(new SessionEnded());
     return new Promise<InboundFrame | undefined>((resolve, reject) => {
-      const w = new Waiter(this, spec, prepared, resolve, reject);
+      const w = new Waiter(spec, prepared, resolve, reject);
       this.waiter = w;
-      addDeadline(w, performance.now() + spec.timeoutMs);
+      this.deadlineAtMs = performance.now() + spec.timeoutMs;
     });
   }
 

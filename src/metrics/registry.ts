@@ -33,6 +33,8 @@ interface Series {
   readonly key: string;
   readonly histogram: Histogram;
   dirty: boolean;
+  /** Untagged series only: the tagged series of named steps, whose samples it also holds. */
+  children: Series[];
 }
 
 class Handle implements TrendHandle {
@@ -43,15 +45,11 @@ class Handle implements TrendHandle {
 
   recordMs(ms: number): void {
     if (ms !== ms) return; // NaN is a caller bug: dropped (see hdr.ts recordMs)
-    const us = msToRecordedUs(ms);
-    const u = this.untagged;
-    u.histogram.recordValue(us);
-    u.dirty = true;
-    const t = this.tagged;
-    if (t !== undefined) {
-      t.histogram.recordValue(us);
-      t.dirty = true;
-    }
+    // Hot path: one record per sample. A named step's sample goes into its tagged series only;
+    // the untagged series adds its children at snapshot time (once a second, exact: HDR add).
+    const s = this.tagged ?? this.untagged;
+    s.histogram.recordValue(msToRecordedUs(ms));
+    s.dirty = true;
   }
 }
 
@@ -95,7 +93,13 @@ export class MetricsRegistry {
     let handle = this.handles.get(handleKey);
     if (handle === undefined) {
       const untagged = this.seriesFor(name);
-      const tagged = stepName ? this.seriesFor(metricKey(name, { name: stepName })) : undefined;
+      let tagged: Series | undefined;
+      if (stepName) {
+        const key = metricKey(name, { name: stepName });
+        const known = this.series.has(key);
+        tagged = this.seriesFor(key);
+        if (!known) untagged.children.push(tagged);
+      }
       handle = new Handle(untagged, tagged);
       this.handles.set(handleKey, handle);
     }
@@ -143,6 +147,17 @@ export class MetricsRegistry {
   /** The interval since the last call; then resets interval state. */
   takeSnapshot(): MetricsSnapshot {
     const trends: Record<string, string> = {};
+    // Untagged series first: each adds its dirty children (named steps) before they are reset.
+    for (const s of this.series.values()) {
+      if (s.children.length === 0) continue;
+      let dirty = s.dirty;
+      for (const c of s.children) {
+        if (!c.dirty) continue;
+        s.histogram.add(c.histogram);
+        dirty = true;
+      }
+      s.dirty = dirty;
+    }
     for (const s of this.series.values()) {
       if (!s.dirty) continue;
       trends[s.key] = encodeHistogram(s.histogram);
@@ -179,7 +194,7 @@ export class MetricsRegistry {
   private seriesFor(key: string): Series {
     let s = this.series.get(key);
     if (s === undefined) {
-      s = { key, histogram: newHistogram(), dirty: false };
+      s = { key, histogram: newHistogram(), dirty: false, children: [] };
       this.series.set(key, s);
     }
     return s;
