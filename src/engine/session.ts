@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import type { ErrorKind } from '../metrics/names.js';
 import { TREND } from '../metrics/names.js';
 import type { MetricsRegistry, TrendHandle } from '../metrics/registry.js';
-import { applyCaptures, matchFrame, prepareMatcher, readLatencyFrom } from '../scenario/match.js';
+import { applyCaptures, matchFrame, prepareMatcher, readLatencyFrom, renderJsonTemplate } from '../scenario/match.js';
 import type { PreparedMatcher } from '../scenario/match.js';
 import type { RenderContext } from '../scenario/template.js';
 import type { ExpectSpec, JsonTemplate, Payload, Scenario, Step } from '../scenario/types.js';
@@ -105,16 +105,6 @@ function describeMatcher(spec: ExpectSpec, prepared: PreparedMatcher): string {
     default:
       return 'any frame';
   }
-}
-
-function renderJsonTemplate(t: JsonTemplate | undefined, ctx: RenderContext): unknown {
-  if (t === null || t === undefined) return t ?? null;
-  if (typeof t === 'boolean' || typeof t === 'number') return t;
-  if (Array.isArray(t)) return t.map((v) => renderJsonTemplate(v, ctx));
-  if (t.kind === 'tstring') return t.template.render(ctx);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of t.entries) out[k] = renderJsonTemplate(v, ctx);
-  return out;
 }
 
 /** How a session ended; connect_failed lets the executor back off instead of spinning. */

@@ -2,6 +2,7 @@
 // address) and the choice of transport implementation. Transports are imported on demand so a
 // ws run never loads the Socket.IO client.
 
+import { renderJsonTemplate } from '../scenario/match.js';
 import type { RenderContext } from '../scenario/template.js';
 import type { Scenario, TransportName } from '../scenario/types.js';
 import type { ResolvedTls, TransportFactory, TransportOptions } from '../transport/types.js';
@@ -86,17 +87,8 @@ export function buildTransportOptions(scenario: Scenario, baseDir: string): (ctx
       const query: Record<string, string> = {};
       for (const [k, t] of sioQueryEntries) query[k] = t.render(ctx);
       options.socketio = { path: sio.path, namespace: sio.namespace, transports, query };
-      if (sio.auth !== undefined) options.socketio.auth = renderAuth(sio.auth, ctx);
+      if (sio.auth !== undefined) options.socketio.auth = renderJsonTemplate(sio.auth, ctx);
     }
     return options;
   };
-}
-
-function renderAuth(auth: Scenario['socketio']['auth'], ctx: RenderContext): unknown {
-  if (auth === null || auth === undefined || typeof auth === 'boolean' || typeof auth === 'number') return auth;
-  if (Array.isArray(auth)) return auth.map((a) => renderAuth(a, ctx));
-  if (auth.kind === 'tstring') return auth.template.render(ctx);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of auth.entries) out[k] = renderAuth(v, ctx);
-  return out;
 }
