@@ -2,6 +2,7 @@
 // message, so every transport counts the same failure the same way.
 
 import type { ErrorKind } from '../metrics/names.js';
+import { classifyTlsError } from './tls-options.js';
 
 const TLS_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -40,6 +41,9 @@ function messageOf(err: unknown): string {
 export function classifyConnectError(err: unknown, target: string): ClassifiedError {
   const code = codeOf(err);
   const message = messageOf(err).split('\n')[0]!;
+  // Certificate and handshake failures read the same on every transport (Socket.IO uses it too).
+  const tlsReason = classifyTlsError(err);
+  if (tlsReason !== undefined) return { kind: 'tls', message: `TLS: ${tlsReason}` };
   if (code === 'ECONNREFUSED') return { kind: 'connect_refused', message: `connection refused by ${target}` };
   if (code === 'ETIMEDOUT' || /handshake has timed out|timed out/i.test(message))
     return { kind: 'connect_timeout', message: `handshake with ${target} timed out` };
@@ -60,6 +64,8 @@ export function classifyConnectError(err: unknown, target: string): ClassifiedEr
 export function classifyConnectionError(err: unknown): ClassifiedError {
   const code = codeOf(err);
   const message = messageOf(err).split('\n')[0]!;
+  const tlsReason = classifyTlsError(err);
+  if (tlsReason !== undefined) return { kind: 'tls', message: `TLS: ${tlsReason}` };
   if (code === 'ECONNRESET' || code === 'EPIPE') return { kind: 'reset', message: 'connection reset by the server' };
   if (code && code.startsWith('WS_ERR_')) return { kind: 'protocol_error', message: `${code}: ${message}` };
   if (code && (TLS_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL')))
