@@ -5,7 +5,7 @@
 //
 //   npm run bench                      # full: 3+ pairs of 8 s runs per level, memory, 18k hold
 //   npm run bench -- --quick           # short runs (3 pairs of 3 s, smaller memory/hold steps)
-//   npm run bench -- --only throughput|memory|hold   [--pairs N] [--no-artillery]
+//   npm run bench -- --only throughput|memory|hold   [--pairs N] [--no-artillery] [--levels 100,1000]
 import { fork, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -27,7 +27,7 @@ const pairs = Math.max(3, Number(option('--pairs', 3)));
 const runMs = quick ? 3000 : 8000;
 const warmMs = quick ? 700 : 1500;
 const workers = Math.max(1, Math.min(os.cpus().length, 4));
-const levels = quick ? [100, 1000] : [100, 1000];
+const levels = option('--levels', '100,1000').split(',').map(Number);
 const results = { startedAt: new Date().toISOString(), node: process.version, cpus: os.cpus().length, quick, pairs, runMs, workers };
 
 // A private snapshot of the build for this run: other people rebuild dist/ while the bench

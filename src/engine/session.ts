@@ -14,7 +14,7 @@ import type { MetricsRegistry, TrendHandle } from '../metrics/registry.js';
 import { applyCaptures, matchFrame, prepareMatcher, readLatencyFrom, renderJsonTemplate } from '../scenario/match.js';
 import type { PreparedMatcher } from '../scenario/match.js';
 import type { RenderContext } from '../scenario/template.js';
-import type { ExpectSpec, JsonTemplate, Payload, Scenario, Step } from '../scenario/types.js';
+import type { EmitStep, ExpectSpec, LoopStep, Payload, Scenario, SendStep, Step } from '../scenario/types.js';
 import type { CloseInfo, InboundFrame, Transport, TransportOptions, TransportSink } from '../transport/types.js';
 import { TransportError } from '../transport/types.js';
 import { unwatchDeadlines, watchDeadlines } from './deadlines.js';
@@ -38,31 +38,48 @@ export interface SessionEnv {
   createTransport: (options: TransportOptions, sink: TransportSink) => Transport;
   /** Builds the transport options for one session (URL, headers and query rendered). */
   transportOptions: (ctx: RenderContext) => TransportOptions;
-  /** Called by a session that ends, so the executor can replace it. */
+  /** The environment ${env.NAME} reads. */
   env: NodeJS.ProcessEnv;
   /** Variables captured by the scenario's setup requests; every session starts with them. */
   setupVars?: Readonly<Record<string, string>>;
 }
 
-interface StepMetrics {
+/** What a step records into, and how it sends, worked out once per step (not per frame). */
+interface StepPlan {
   latency: TrendHandle;
   serviceTime: TrendHandle;
   wait: TrendHandle;
+  /**
+   * A send whose expect is the very text it sends (an echo): the text is rendered once and
+   * serves as both the payload and the matcher. Only for templates that render the same twice
+   * (no ${seq}, ${uuid} or ${now}).
+   */
+  echo: boolean;
 }
 
-const stepMetricsCache = new WeakMap<Step, StepMetrics>();
+const stepPlans = new WeakMap<Step, StepPlan>();
 
-function metricsFor(step: Step, metrics: MetricsRegistry): StepMetrics {
-  let m = stepMetricsCache.get(step);
-  if (!m) {
-    m = {
+/** Template references that give a new value at each render. */
+const VOLATILE_REFS = new Set(['seq', 'uuid', 'now']);
+
+function planFor(step: Step, metrics: MetricsRegistry): StepPlan {
+  let plan = stepPlans.get(step);
+  if (plan === undefined) {
+    let echo = false;
+    if (step.kind === 'send' && step.expect !== undefined && step.payload.kind === 'text') {
+      const m = step.expect.matcher;
+      const t = step.payload.template;
+      echo = m.kind === 'text' && m.template.source === t.source && !t.refs.some((r) => VOLATILE_REFS.has(r));
+    }
+    plan = {
       latency: metrics.trend(TREND.latency, step.name),
       serviceTime: metrics.trend(TREND.serviceTime, step.name),
       wait: metrics.trend(TREND.wait, step.name),
+      echo,
     };
-    stepMetricsCache.set(step, m);
+    stepPlans.set(step, plan);
   }
-  return m;
+  return plan;
 }
 
 class SessionEnded extends Error {}
@@ -71,22 +88,31 @@ class SessionEnded extends Error {}
  *  by onClose), so this is not a second error. */
 class ConnectionEnding extends Error {}
 
-/** The expect in progress. Resolves with the frame, or with undefined once a failure (timeout,
- *  strict mismatch) has been counted; rejects only when the session ends. Its timeout is the
- *  session's deadlineAtMs field (deadlines.ts). */
-class Waiter {
-  constructor(
-    readonly spec: ExpectSpec,
-    readonly prepared: PreparedMatcher,
-    readonly resolve: (frame: InboundFrame | undefined) => void,
-    readonly reject: (err: Error) => void,
-  ) {}
-  get event(): string | undefined {
-    return this.spec.event;
-  }
-  get strict(): boolean {
-    return this.spec.strict;
-  }
+/** waitFor's answer when no frame in the inbox matches and the expect has to wait. */
+const MUST_WAIT = Symbol('must wait');
+
+/** A loop in progress (see Session.advance). */
+interface LoopFrame {
+  readonly step: LoopStep;
+  /** The lateness its enclosing steps carry; each iteration adds its own pacing lateness. */
+  readonly outerLatenessMs: number;
+  readonly startMs: number;
+  /** ctx.iter of the enclosing loop, restored when this loop ends. */
+  readonly savedIter: number;
+  /** The iteration running now (-1 before the first). */
+  i: number;
+  /** The iteration whose pacing sleep or event-loop yield is already done (-1: none). */
+  pausedBefore: number;
+}
+
+/** One list of steps being run: the scenario's steps, or a loop's body (reused per iteration). */
+interface Cursor {
+  readonly steps: readonly Step[];
+  /** The next step to run. */
+  index: number;
+  /** How late the actions of this list are against their intended time (coordinated omission). */
+  latenessMs: number;
+  readonly loop: LoopFrame | undefined;
 }
 
 function describeMatcher(spec: ExpectSpec, prepared: PreparedMatcher): string {
@@ -118,6 +144,16 @@ export interface SessionStart {
   debug?: (line: string) => void;
 }
 
+/** What the expect in progress was for, so its frame is recorded in the right place. */
+const FOR_REPLY = 0; // a send's expect: service_time and latency from the send
+const FOR_PUSH = 1; // a lone expect: wait (or latency via latencyFrom)
+const FOR_PROMISE = 2; // an emit's expect: handed to the emit's own code
+
+/** What nextIteration() decided. */
+const ITERATION_RUNS = 0;
+const ITERATION_WAITS = 1;
+const LOOP_ENDS = 2;
+
 export class Session implements TransportSink, DeadlineHolder {
   /** When the expect in progress times out (Infinity: nothing waits); see deadlines.ts. */
   deadlineAtMs = Infinity;
@@ -126,7 +162,6 @@ export class Session implements TransportSink, DeadlineHolder {
   readonly ctx: RenderContext;
   private transport: Transport | undefined;
   private inbox: InboundFrame[] = [];
-  private waiter: Waiter | undefined;
   private autoReplies: { prepared: PreparedMatcher; payload: Payload }[] = [];
   private closed = false;
   private aborted = false;
@@ -142,6 +177,32 @@ export class Session implements TransportSink, DeadlineHolder {
   private readonly start: SessionStart;
   private readonly debug: ((line: string) => void) | undefined;
   private readonly debugOriginMs = performance.now();
+
+  // --- the step interpreter (advance) --------------------------------------------------------
+  // Steps run synchronously until one has to wait. A wait for a frame is a few fields on the
+  // session, resumed straight from onFrame (no promise, no closure per expect: this is the hot
+  // path of every request/response scenario); rarer waits (think, pacing, ping, close, emit,
+  // drain) are promises resumed through suspendOn().
+  /** The step lists being run, innermost last. */
+  private readonly stack: Cursor[] = [];
+  /** True while advance() is running steps. */
+  private advancing = false;
+  /** True before the steps start and once they have ended; nothing resumes them then. */
+  private programEnded = true;
+  private programResolve: (() => void) | undefined;
+  private programReject: ((err: unknown) => void) | undefined;
+  /** Bumped at every promise wait and when the steps end, so a stale promise resumes nothing. */
+  private suspension = 0;
+  /** The expect waiting for a frame (undefined: none), and its prepared matcher. */
+  private waitSpec: ExpectSpec | undefined;
+  private waitPrepared: PreparedMatcher | undefined;
+  /** What the current expect records once it has its frame (or has failed). */
+  private pendingFor = FOR_REPLY;
+  private pendingSpec: ExpectSpec | undefined;
+  private pendingPlan: StepPlan | undefined;
+  private pendingStartMs = 0;
+  private pendingLatenessMs = 0;
+  private pendingResolve: ((frame: InboundFrame | undefined) => void) | undefined;
 
   constructor(env: SessionEnv, start: SessionStart) {
     this.env = env;
@@ -182,7 +243,7 @@ export class Session implements TransportSink, DeadlineHolder {
       watchDeadlines(this);
       if (this.aborted) throw new SessionEnded();
       for (const rule of scenario.autoReply) this.autoReplies.push({ prepared: prepareMatcher(rule.matcher, this.ctx), payload: rule.payload });
-      await this.runSteps(scenario.steps, this.start.startLatenessMs);
+      await this.runProgram(scenario.steps, this.start.startLatenessMs);
     } catch (err) {
       this.handleError(err);
     } finally {
@@ -223,12 +284,7 @@ export class Session implements TransportSink, DeadlineHolder {
     this.aborted = true;
     this.transport?.destroy();
     this.cancelSleep();
-    const w = this.waiter;
-    if (w) {
-      this.waiter = undefined;
-      this.deadlineAtMs = Infinity;
-      w.reject(new SessionEnded());
-    }
+    this.connectionGone();
   }
 
   /** Adds the bytes this session moved since the last flush (called once a second and at end). */
@@ -264,20 +320,18 @@ export class Session implements TransportSink, DeadlineHolder {
   onFrame(frame: InboundFrame): void {
     this.metrics.add('frames_received');
     if (this.autoReplies.length > 0 && this.tryAutoReply(frame)) return;
-    const w = this.waiter;
-    if (w !== undefined) {
-      if ((w.event === undefined || frame.event === w.event) && matchFrame(w.prepared, frame)) {
-        this.waiter = undefined;
-        this.deadlineAtMs = Infinity;
-        w.resolve(frame);
+    const spec = this.waitSpec;
+    if (spec !== undefined) {
+      if ((spec.event === undefined || frame.event === spec.event) && matchFrame(this.waitPrepared!, frame)) {
+        this.clearWait();
+        this.expectResumed(frame);
         return;
       }
       this.metrics.add('frames_skipped');
-      if (w.strict) {
-        this.waiter = undefined;
-        this.deadlineAtMs = Infinity;
+      if (spec.strict) {
+        this.clearWait();
         this.expectFailed('unexpected_frame', `strict expect got a frame that did not match: ${preview(frame)}`);
-        w.resolve(undefined);
+        this.expectResumed(undefined);
       }
       return;
     }
@@ -295,16 +349,350 @@ export class Session implements TransportSink, DeadlineHolder {
       this.closeErrorCounted = true;
       this.metrics.error(info.errorKind, info.errorMessage ?? `connection closed (${info.code})`);
     }
-    const w = this.waiter;
-    if (w) {
-      this.waiter = undefined;
-      this.deadlineAtMs = Infinity;
-      w.reject(new SessionEnded());
-    }
     this.cancelSleep();
+    this.connectionGone();
   }
 
-  // --- steps ---------------------------------------------------------------------------------
+  /** Called by the deadline timer when the expect in progress runs out of time. */
+  deadlineExpired(): void {
+    const spec = this.waitSpec;
+    if (spec === undefined) return;
+    const prepared = this.waitPrepared!;
+    this.clearWait();
+    this.expectFailed('expect_timeout', `no frame matched ${describeMatcher(spec, prepared)} in ${formatMs(spec.timeoutMs)}`);
+    this.expectResumed(undefined);
+  }
+
+  // --- running the steps ---------------------------------------------------------------------
+
+  /** Runs the steps; settles when they end (rejects with what ended them early). */
+  private runProgram(steps: readonly Step[], latenessMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.programResolve = resolve;
+      this.programReject = reject;
+      this.programEnded = false;
+      this.stack.push({ steps, index: 0, latenessMs, loop: undefined });
+      this.advance();
+    });
+  }
+
+  /** Ends the steps: with no error they completed; nothing that was waiting resumes them. */
+  private endProgram(failure: boolean, err?: unknown): void {
+    if (this.programEnded) return;
+    this.programEnded = true;
+    this.suspension++;
+    this.clearWait();
+    this.stack.length = 0;
+    const resolve = this.programResolve;
+    const reject = this.programReject;
+    this.programResolve = undefined;
+    this.programReject = undefined;
+    if (failure) reject?.(err);
+    else resolve?.();
+  }
+
+  /** The connection closed or the session was aborted: steps that wait end now. Steps being run
+   *  right now (a transport that reports a close from inside send) see it at their next step. */
+  private connectionGone(): void {
+    if (!this.advancing) this.endProgram(true, new SessionEnded());
+  }
+
+  /** Runs steps until one has to wait (whatever it waits for calls advance again) or none is left. */
+  private advance(): void {
+    if (this.programEnded) return;
+    this.advancing = true;
+    let failure: unknown;
+    let failed = false;
+    try {
+      const stack = this.stack;
+      for (;;) {
+        const cur = stack[stack.length - 1];
+        if (cur === undefined) break;
+        if (cur.index < cur.steps.length) {
+          this.ensureOpen();
+          const step = cur.steps[cur.index++]!;
+          if (this.runStep(step, cur)) return;
+          continue;
+        }
+        const loop = cur.loop;
+        if (loop === undefined) {
+          stack.pop();
+          continue;
+        }
+        const next = this.nextIteration(cur, loop);
+        if (next === ITERATION_WAITS) return;
+        if (next === LOOP_ENDS) {
+          stack.pop();
+          this.ctx.iter = loop.savedIter;
+        }
+      }
+    } catch (err) {
+      failed = true;
+      failure = err;
+    } finally {
+      this.advancing = false;
+    }
+    if (failed) this.endProgram(true, failure);
+    else this.endProgram(false);
+  }
+
+  /** Starts the next iteration of a loop, or says it must wait first (pacing) or is over. */
+  private nextIteration(cur: Cursor, loop: LoopFrame): number {
+    const step = loop.step;
+    const i = loop.i + 1;
+    if (step.count !== undefined && i >= step.count) return LOOP_ENDS;
+    let lateness = loop.outerLatenessMs;
+    const every = step.everyMs;
+    if (every !== undefined && every > 0) {
+      const intended = loop.startMs + i * every;
+      if (step.durationMs !== undefined && intended - loop.startMs >= step.durationMs) return LOOP_ENDS;
+      if (loop.pausedBefore !== i) {
+        const delay = intended - performance.now();
+        if (delay > 0) {
+          loop.pausedBefore = i;
+          this.suspendOn(this.sleep(delay));
+          return ITERATION_WAITS;
+        }
+      }
+      // An iteration that starts late carries its lateness into every latency it records.
+      lateness += Math.max(0, performance.now() - intended);
+    } else if (step.durationMs !== undefined && performance.now() - loop.startMs >= step.durationMs) return LOOP_ENDS;
+    else if (i % UNPACED_YIELD_EVERY === UNPACED_YIELD_EVERY - 1 && loop.pausedBefore !== i) {
+      loop.pausedBefore = i;
+      this.suspendOn(yieldToEventLoop());
+      return ITERATION_WAITS;
+    }
+    this.ensureOpen();
+    loop.i = i;
+    this.ctx.iter = i;
+    cur.index = 0;
+    cur.latenessMs = lateness;
+    return ITERATION_RUNS;
+  }
+
+  /** Runs one step; true when it has to wait (and has arranged to resume the steps). */
+  private runStep(step: Step, cur: Cursor): boolean {
+    switch (step.kind) {
+      case 'send':
+        return this.runSend(step, cur);
+      case 'expect': {
+        const prepared = prepareMatcher(step.expect.matcher, this.ctx);
+        this.pendingFor = FOR_PUSH;
+        this.pendingSpec = step.expect;
+        this.pendingPlan = planFor(step, this.metrics);
+        this.pendingStartMs = performance.now();
+        return this.expectFrame(step.expect, prepared);
+      }
+      case 'emit':
+        this.suspendOn(this.runEmit(step, cur.latenessMs));
+        return true;
+      case 'think': {
+        const ms = step.minMs === step.maxMs ? step.minMs : step.minMs + Math.random() * (step.maxMs - step.minMs);
+        if (ms <= 0) return false;
+        this.suspendOn(this.sleep(ms));
+        return true;
+      }
+      case 'loop':
+        // The body's cursor starts at its end, so advance() begins with the first iteration's checks.
+        this.stack.push({
+          steps: step.steps,
+          index: step.steps.length,
+          latenessMs: cur.latenessMs,
+          loop: { step, outerLatenessMs: cur.latenessMs, startMs: performance.now(), savedIter: this.ctx.iter, i: -1, pausedBefore: -1 },
+        });
+        return false;
+      case 'ping':
+        this.suspendOn(this.runPing(step.timeoutMs, step.name));
+        return true;
+      case 'close':
+        this.suspendOn(this.runClose(step.code, step.reason));
+        return true;
+      case 'set':
+        for (const [k, tpl] of Object.entries(step.vars)) this.ctx.vars.set(k, tpl.render(this.ctx));
+        return false;
+    }
+  }
+
+  private runSend(step: SendStep, cur: Cursor): boolean {
+    const t = this.transport!;
+    if (t.bufferedAmount > SEND_HIGH_WATER_BYTES) {
+      // The server reads slower than we send: run this send again once the queue has drained.
+      cur.index--;
+      this.suspendOn(this.waitForDrain());
+      return true;
+    }
+    const expect = step.expect;
+    if (expect === undefined) {
+      this.sendPayload(step.payload);
+      return false;
+    }
+    const plan = planFor(step, this.metrics);
+    let prepared: PreparedMatcher;
+    let sentAt: number;
+    if (plan.echo) {
+      const text = (step.payload as Extract<Payload, { kind: 'text' }>).template.render(this.ctx);
+      prepared = { kind: 'text', text };
+      if (!t.isOpen) throw new ConnectionEnding();
+      sentAt = performance.now();
+      t.send(text, false);
+      this.metrics.add('frames_sent');
+    } else {
+      prepared = prepareMatcher(expect.matcher, this.ctx);
+      sentAt = performance.now();
+      this.sendPayload(step.payload);
+    }
+    this.pendingFor = FOR_REPLY;
+    this.pendingSpec = expect;
+    this.pendingPlan = plan;
+    this.pendingStartMs = sentAt;
+    this.pendingLatenessMs = cur.latenessMs;
+    return this.expectFrame(expect, prepared);
+  }
+
+  /**
+   * Looks for the current expect's frame (pending* say what it is for): one already in the
+   * inbox is taken now (false); otherwise the session waits for it (true) and onFrame or the
+   * deadline timer resumes the steps.
+   */
+  private expectFrame(spec: ExpectSpec, prepared: PreparedMatcher): boolean {
+    const found = this.waitFor(spec, prepared);
+    if (found === MUST_WAIT) {
+      this.waitSpec = spec;
+      this.waitPrepared = prepared;
+      this.deadlineAtMs = performance.now() + spec.timeoutMs;
+      return true;
+    }
+    this.expectDone(found);
+    return false;
+  }
+
+  /** Records what the current expect got: its frame, or undefined when it failed (counted). */
+  private expectDone(matched: InboundFrame | undefined): void {
+    const spec = this.pendingSpec!;
+    const frame = this.captured(spec, matched);
+    switch (this.pendingFor) {
+      case FOR_REPLY:
+        if (frame) {
+          const plan = this.pendingPlan!;
+          const serviceMs = frame.arrivedAtMs - this.pendingStartMs;
+          plan.serviceTime.recordMs(serviceMs);
+          plan.latency.recordMs(serviceMs + this.pendingLatenessMs);
+        }
+        break;
+      case FOR_PUSH:
+        if (frame) {
+          const plan = this.pendingPlan!;
+          if (spec.latencyFrom) {
+            const sentAtEpochMs = readLatencyFrom(spec.latencyFrom.path, frame);
+            if (sentAtEpochMs !== undefined) plan.latency.recordMs(performance.timeOrigin + frame.arrivedAtMs - sentAtEpochMs);
+            else this.metrics.error('capture_failed', `latencyFrom ${spec.latencyFrom.source} found no timestamp in ${preview(frame)}`);
+          } else plan.wait.recordMs(frame.arrivedAtMs - this.pendingStartMs);
+        }
+        break;
+      case FOR_PROMISE: {
+        const resolve = this.pendingResolve;
+        this.pendingResolve = undefined;
+        resolve?.(frame);
+        break;
+      }
+    }
+  }
+
+  /** The expect that waited got its frame (or failed): record it and run the next steps. */
+  private expectResumed(frame: InboundFrame | undefined): void {
+    const resumesSteps = this.pendingFor !== FOR_PROMISE;
+    try {
+      this.expectDone(frame);
+    } catch (err) {
+      this.endProgram(true, err);
+      return;
+    }
+    if (resumesSteps) this.advance();
+  }
+
+  private clearWait(): void {
+    this.waitSpec = undefined;
+    this.waitPrepared = undefined;
+    this.deadlineAtMs = Infinity;
+  }
+
+  /** Resumes the steps when the promise settles (unless they ended meanwhile). */
+  private suspendOn(p: Promise<unknown>): void {
+    const token = ++this.suspension;
+    p.then(
+      () => {
+        if (token === this.suspension) this.advance();
+      },
+      (err: unknown) => {
+        if (token === this.suspension) this.endProgram(true, err);
+      },
+    );
+  }
+
+  private async runEmit(step: EmitStep, latenessMs: number): Promise<void> {
+    const sm = planFor(step, this.metrics);
+    const t = this.transport!;
+    if (!t.emit) throw new TransportError('send_failed', `emit needs the socket.io transport (this run uses ${this.env.scenario.transport})`);
+    const args: unknown[] = [];
+    if (step.binary) args.push(Buffer.from(step.binary));
+    else if (step.data !== undefined) args.push(renderJsonTemplate(step.data, this.ctx));
+    const prepared = step.expect ? prepareMatcher(step.expect.matcher, this.ctx) : undefined;
+    const sentAt = performance.now();
+    const ack = t.emit(step.event, args, step.ack ? step.ackTimeoutMs : undefined);
+    this.metrics.add('frames_sent');
+    if (ack) {
+      try {
+        await ack;
+        this.metrics.add('frames_received');
+        const serviceMs = performance.now() - sentAt;
+        sm.serviceTime.recordMs(serviceMs);
+        sm.latency.recordMs(serviceMs + latenessMs);
+      } catch (err) {
+        if (err instanceof TransportError && err.kind === 'ack_timeout') {
+          this.failed = true;
+          this.metrics.error(err.kind, err.message);
+        } else throw err;
+      }
+    }
+    if (step.expect && prepared) {
+      this.ensureOpen();
+      const frame = await this.expectForPromise(step.expect, prepared);
+      if (frame && !ack) {
+        const serviceMs = frame.arrivedAtMs - sentAt;
+        sm.serviceTime.recordMs(serviceMs);
+        sm.latency.recordMs(serviceMs + latenessMs);
+      }
+    }
+  }
+
+  /** An expect for code that awaits (emit): resolves with the frame, or undefined on failure. */
+  private expectForPromise(spec: ExpectSpec, prepared: PreparedMatcher): Promise<InboundFrame | undefined> {
+    return new Promise<InboundFrame | undefined>((resolve) => {
+      this.pendingFor = FOR_PROMISE;
+      this.pendingSpec = spec;
+      this.pendingResolve = resolve;
+      this.expectFrame(spec, prepared);
+    });
+  }
+
+  private async runPing(timeoutMs: number, name: string | undefined): Promise<void> {
+    try {
+      const rtt = await this.transport!.ping(timeoutMs);
+      this.metrics.trend(TREND.ping, name).recordMs(rtt);
+    } catch (err) {
+      if (err instanceof TransportError && err.kind === 'ping_timeout') {
+        this.failed = true;
+        this.metrics.error(err.kind, err.message);
+      } else throw err;
+    }
+  }
+
+  /** A close step ends the session's steps: nothing after it runs. */
+  private async runClose(code: number, reason: string): Promise<void> {
+    await this.transport!.close(code, reason);
+    this.closed = true;
+    this.stack.length = 0;
+  }
 
   private tryAutoReply(frame: InboundFrame): boolean {
     for (const rule of this.autoReplies) {
@@ -332,146 +720,11 @@ export class Session implements TransportSink, DeadlineHolder {
     if (this.aborted || this.closed) throw new SessionEnded();
   }
 
-  private async runSteps(steps: readonly Step[], latenessMs: number): Promise<void> {
-    for (const step of steps) {
-      this.ensureOpen();
-      switch (step.kind) {
-        case 'send': {
-          const sm = metricsFor(step, this.metrics);
-          const expect = step.expect;
-          const prepared = expect ? prepareMatcher(expect.matcher, this.ctx) : undefined;
-          if (this.transport!.bufferedAmount > SEND_HIGH_WATER_BYTES) await this.waitForDrain();
-          const sentAt = performance.now();
-          this.sendPayload(step.payload);
-          if (expect && prepared) {
-            const frame = this.captured(expect, await this.waitFor(expect, prepared));
-            if (frame) {
-              const serviceMs = frame.arrivedAtMs - sentAt;
-              sm.serviceTime.recordMs(serviceMs);
-              sm.latency.recordMs(serviceMs + latenessMs);
-            }
-          }
-          break;
-        }
-        case 'expect': {
-          const sm = metricsFor(step, this.metrics);
-          const prepared = prepareMatcher(step.expect.matcher, this.ctx);
-          const waitStart = performance.now();
-          const frame = this.captured(step.expect, await this.waitFor(step.expect, prepared));
-          if (frame) {
-            if (step.expect.latencyFrom) {
-              const sentAtEpochMs = readLatencyFrom(step.expect.latencyFrom.path, frame);
-              if (sentAtEpochMs !== undefined) sm.latency.recordMs(performance.timeOrigin + frame.arrivedAtMs - sentAtEpochMs);
-              else this.metrics.error('capture_failed', `latencyFrom ${step.expect.latencyFrom.source} found no timestamp in ${preview(frame)}`);
-            } else sm.wait.recordMs(frame.arrivedAtMs - waitStart);
-          }
-          break;
-        }
-        case 'emit': {
-          const sm = metricsFor(step, this.metrics);
-          const t = this.transport!;
-          if (!t.emit) throw new TransportError('send_failed', `emit needs the socket.io transport (this run uses ${this.env.scenario.transport})`);
-          const args: unknown[] = [];
-          if (step.binary) args.push(Buffer.from(step.binary));
-          else if (step.data !== undefined) args.push(renderJsonTemplate(step.data, this.ctx));
-          const prepared = step.expect ? prepareMatcher(step.expect.matcher, this.ctx) : undefined;
-          const sentAt = performance.now();
-          const ack = t.emit(step.event, args, step.ack ? step.ackTimeoutMs : undefined);
-          this.metrics.add('frames_sent');
-          if (ack) {
-            try {
-              await ack;
-              this.metrics.add('frames_received');
-              const serviceMs = performance.now() - sentAt;
-              sm.serviceTime.recordMs(serviceMs);
-              sm.latency.recordMs(serviceMs + latenessMs);
-            } catch (err) {
-              if (err instanceof TransportError && err.kind === 'ack_timeout') {
-                this.failed = true;
-                this.metrics.error(err.kind, err.message);
-              } else throw err;
-            }
-          }
-          if (step.expect && prepared) {
-            const frame = this.captured(step.expect, await this.waitFor(step.expect, prepared));
-            if (frame && !ack) {
-              const serviceMs = frame.arrivedAtMs - sentAt;
-              sm.serviceTime.recordMs(serviceMs);
-              sm.latency.recordMs(serviceMs + latenessMs);
-            }
-          }
-          break;
-        }
-        case 'think': {
-          const ms = step.minMs === step.maxMs ? step.minMs : step.minMs + Math.random() * (step.maxMs - step.minMs);
-          await this.sleep(ms);
-          break;
-        }
-        case 'loop':
-          await this.runLoop(step, latenessMs);
-          break;
-        case 'ping': {
-          try {
-            const rtt = await this.transport!.ping(step.timeoutMs);
-            this.metrics.trend(TREND.ping, step.name).recordMs(rtt);
-          } catch (err) {
-            if (err instanceof TransportError && err.kind === 'ping_timeout') {
-              this.failed = true;
-              this.metrics.error(err.kind, err.message);
-            } else throw err;
-          }
-          break;
-        }
-        case 'close':
-          await this.transport!.close(step.code, step.reason);
-          this.closed = true;
-          return;
-        case 'set':
-          for (const [k, tpl] of Object.entries(step.vars)) this.ctx.vars.set(k, tpl.render(this.ctx));
-          break;
-      }
-    }
-  }
-
-  private async runLoop(step: Extract<Step, { kind: 'loop' }>, outerLatenessMs: number): Promise<void> {
-    const savedIter = this.ctx.iter;
-    const loopStart = performance.now();
-    const every = step.everyMs;
-    try {
-      for (let i = 0; ; i++) {
-        if (step.count !== undefined && i >= step.count) break;
-        let lateness = outerLatenessMs;
-        if (every !== undefined && every > 0) {
-          const intended = loopStart + i * every;
-          if (step.durationMs !== undefined && intended - loopStart >= step.durationMs) break;
-          const delay = intended - performance.now();
-          if (delay > 0) await this.sleep(delay);
-          lateness += Math.max(0, performance.now() - intended);
-        } else if (step.durationMs !== undefined && performance.now() - loopStart >= step.durationMs) break;
-        else if (i % UNPACED_YIELD_EVERY === UNPACED_YIELD_EVERY - 1) await yieldToEventLoop();
-        this.ensureOpen();
-        this.ctx.iter = i;
-        await this.runSteps(step.steps, lateness);
-      }
-    } finally {
-      this.ctx.iter = savedIter;
-    }
-  }
-
   /** Counts a failed expect (the session goes on with its next step, and is marked failed). */
   private expectFailed(kind: ErrorKind, message: string): undefined {
     this.failed = true;
     this.metrics.error(kind, message);
     return undefined;
-  }
-
-  /** Called by the deadline timer when the expect in progress runs out of time. */
-  deadlineExpired(): void {
-    const w = this.waiter;
-    if (w === undefined) return;
-    this.waiter = undefined;
-    this.expectFailed('expect_timeout', `no frame matched ${describeMatcher(w.spec, w.prepared)} in ${formatMs(w.spec.timeoutMs)}`);
-    w.resolve(undefined);
   }
 
   /** Applies the expect's captures to a matched frame (a capture that finds nothing is counted). */
@@ -484,11 +737,10 @@ export class Session implements TransportSink, DeadlineHolder {
   }
 
   /**
-   * Waits for a matching frame: the frame, or undefined when the expect failed (counted).
-   * A frame already in the inbox is returned as it is, with no promise at all.
+   * Looks through the frames that arrived while nothing waited, in order: the matching frame,
+   * undefined when the expect failed (counted), or MUST_WAIT when none matched.
    */
-  private waitFor(spec: ExpectSpec, prepared: PreparedMatcher): InboundFrame | undefined | Promise<InboundFrame | undefined> {
-    // Frames that arrived while nothing waited are looked at first, in order.
+  private waitFor(spec: ExpectSpec, prepared: PreparedMatcher): InboundFrame | undefined | typeof MUST_WAIT {
     const inbox = this.inbox;
     for (let i = 0; i < inbox.length; i++) {
       const frame = inbox[i]!;
@@ -507,12 +759,8 @@ export class Session implements TransportSink, DeadlineHolder {
       this.metrics.add('frames_skipped', inbox.length);
       inbox.length = 0;
     }
-    if (this.closed || this.aborted) return Promise.reject(new SessionEnded());
-    return new Promise<InboundFrame | undefined>((resolve, reject) => {
-      const w = new Waiter(spec, prepared, resolve, reject);
-      this.waiter = w;
-      this.deadlineAtMs = performance.now() + spec.timeoutMs;
-    });
+    if (this.closed || this.aborted) throw new SessionEnded();
+    return MUST_WAIT;
   }
 
   /**
