@@ -1,5 +1,7 @@
+import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { runScenario } from '../../src/engine/coordinator.js';
 import type { CounterJson, TrendJson } from '../../src/report/types.js';
 import { reply, startCountingServer } from '../helpers/ws-servers.js';
@@ -167,5 +169,32 @@ steps:
     expect(started).toBeGreaterThanOrEqual(6);
     expect(counter(m, 'sessions_interrupted')).toBeGreaterThan(0);
     expect(counter(m, 'sessions_completed') + counter(m, 'sessions_failed') + counter(m, 'sessions_interrupted')).toBe(started);
+  });
+
+  it('a server that closes while a ping is in flight ends the session then, counted as its close (no wait for the ping timeout)', async () => {
+    // autoPong off: the server never answers the ping; it closes the connection instead.
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, autoPong: false });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    wss.on('connection', (ws) => ws.on('ping', () => setTimeout(() => ws.close(1001, 'going away'), 50)));
+    try {
+      const source = `
+name: ping-then-close
+target: ws://127.0.0.1:${(wss.address() as AddressInfo).port}/
+load: {connections: 2, iterations: 1}
+steps:
+  - ping: {timeout: 60s}
+  - send: "never sent"
+`;
+      const { report } = await runScenario({ file: '<inline>', source, workers: 1 });
+      const m = report.metrics;
+      expect(counter(m, 'sessions_failed')).toBe(2);
+      expect(counter(m, 'sessions_interrupted')).toBe(0);
+      expect(counter(m, 'errors{kind:closed_by_server}')).toBe(2);
+      expect(counter(m, 'errors{kind:ping_timeout}')).toBe(0);
+      expect(counter(m, 'frames_sent')).toBe(0);
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    }
   });
 });
