@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ErrorKind } from '../metrics/names.js';
 import { TREND } from '../metrics/names.js';
-import type { MetricsRegistry, TrendHandle } from '../metrics/registry.js';
+import type { MetricsRegistry, ReplyTrendHandle, TrendHandle } from '../metrics/registry.js';
 import { applyCaptures, matchFrame, prepareMatcher, readLatencyFrom, renderJsonTemplate } from '../scenario/match.js';
 import type { PreparedMatcher } from '../scenario/match.js';
 import type { RenderContext } from '../scenario/template.js';
@@ -46,8 +46,9 @@ export interface SessionEnv {
 
 /** What a step records into, and how it sends, worked out once per step (not per frame). */
 interface StepPlan {
+  /** service_time and latency of a send's (or emit's) reply. */
+  reply: ReplyTrendHandle;
   latency: TrendHandle;
-  serviceTime: TrendHandle;
   wait: TrendHandle;
   /**
    * A send whose expect is the very text it sends (an echo): the text is rendered once and
@@ -72,8 +73,8 @@ function planFor(step: Step, metrics: MetricsRegistry): StepPlan {
       echo = m.kind === 'text' && m.template.source === t.source && !t.refs.some((r) => VOLATILE_REFS.has(r));
     }
     plan = {
+      reply: metrics.replyTrends(step.name),
       latency: metrics.trend(TREND.latency, step.name),
-      serviceTime: metrics.trend(TREND.serviceTime, step.name),
       wait: metrics.trend(TREND.wait, step.name),
       echo,
     };
@@ -318,7 +319,7 @@ export class Session implements TransportSink, DeadlineHolder {
   // --- TransportSink -------------------------------------------------------------------------
 
   onFrame(frame: InboundFrame): void {
-    this.metrics.add('frames_received');
+    this.metrics.frameReceived();
     if (this.autoReplies.length > 0 && this.tryAutoReply(frame)) return;
     const spec = this.waitSpec;
     if (spec !== undefined) {
@@ -480,8 +481,9 @@ export class Session implements TransportSink, DeadlineHolder {
         this.pendingFor = FOR_PUSH;
         this.pendingSpec = step.expect;
         this.pendingPlan = planFor(step, this.metrics);
-        this.pendingStartMs = performance.now();
-        return this.expectFrame(step.expect, prepared);
+        const startMs = performance.now();
+        this.pendingStartMs = startMs;
+        return this.expectFrame(step.expect, prepared, startMs);
       }
       case 'emit':
         this.suspendOn(this.runEmit(step, cur.latenessMs));
@@ -535,7 +537,7 @@ export class Session implements TransportSink, DeadlineHolder {
       if (!t.isOpen) throw new ConnectionEnding();
       sentAt = performance.now();
       t.send(text, false);
-      this.metrics.add('frames_sent');
+      this.metrics.frameSent();
     } else {
       prepared = prepareMatcher(expect.matcher, this.ctx);
       sentAt = performance.now();
@@ -546,7 +548,7 @@ export class Session implements TransportSink, DeadlineHolder {
     this.pendingPlan = plan;
     this.pendingStartMs = sentAt;
     this.pendingLatenessMs = cur.latenessMs;
-    return this.expectFrame(expect, prepared);
+    return this.expectFrame(expect, prepared, sentAt);
   }
 
   /**
@@ -554,12 +556,13 @@ export class Session implements TransportSink, DeadlineHolder {
    * inbox is taken now (false); otherwise the session waits for it (true) and onFrame or the
    * deadline timer resumes the steps.
    */
-  private expectFrame(spec: ExpectSpec, prepared: PreparedMatcher): boolean {
+  private expectFrame(spec: ExpectSpec, prepared: PreparedMatcher, startMs: number): boolean {
     const found = this.waitFor(spec, prepared);
     if (found === MUST_WAIT) {
       this.waitSpec = spec;
       this.waitPrepared = prepared;
-      this.deadlineAtMs = performance.now() + spec.timeoutMs;
+      // The timeout counts from the send (or from the start of a lone expect).
+      this.deadlineAtMs = startMs + spec.timeoutMs;
       return true;
     }
     this.expectDone(found);
@@ -573,10 +576,7 @@ export class Session implements TransportSink, DeadlineHolder {
     switch (this.pendingFor) {
       case FOR_REPLY:
         if (frame) {
-          const plan = this.pendingPlan!;
-          const serviceMs = frame.arrivedAtMs - this.pendingStartMs;
-          plan.serviceTime.recordMs(serviceMs);
-          plan.latency.recordMs(serviceMs + this.pendingLatenessMs);
+          this.pendingPlan!.reply.record(frame.arrivedAtMs - this.pendingStartMs, this.pendingLatenessMs);
         }
         break;
       case FOR_PUSH:
@@ -639,14 +639,12 @@ export class Session implements TransportSink, DeadlineHolder {
     const prepared = step.expect ? prepareMatcher(step.expect.matcher, this.ctx) : undefined;
     const sentAt = performance.now();
     const ack = t.emit(step.event, args, step.ack ? step.ackTimeoutMs : undefined);
-    this.metrics.add('frames_sent');
+    this.metrics.frameSent();
     if (ack) {
       try {
         await ack;
-        this.metrics.add('frames_received');
-        const serviceMs = performance.now() - sentAt;
-        sm.serviceTime.recordMs(serviceMs);
-        sm.latency.recordMs(serviceMs + latenessMs);
+        this.metrics.frameReceived();
+        sm.reply.record(performance.now() - sentAt, latenessMs);
       } catch (err) {
         if (err instanceof TransportError && err.kind === 'ack_timeout') {
           this.failed = true;
@@ -658,9 +656,7 @@ export class Session implements TransportSink, DeadlineHolder {
       this.ensureOpen();
       const frame = await this.expectForPromise(step.expect, prepared);
       if (frame && !ack) {
-        const serviceMs = frame.arrivedAtMs - sentAt;
-        sm.serviceTime.recordMs(serviceMs);
-        sm.latency.recordMs(serviceMs + latenessMs);
+        sm.reply.record(frame.arrivedAtMs - sentAt, latenessMs);
       }
     }
   }
@@ -671,7 +667,7 @@ export class Session implements TransportSink, DeadlineHolder {
       this.pendingFor = FOR_PROMISE;
       this.pendingSpec = spec;
       this.pendingResolve = resolve;
-      this.expectFrame(spec, prepared);
+      this.expectFrame(spec, prepared, performance.now());
     });
   }
 
@@ -713,7 +709,7 @@ export class Session implements TransportSink, DeadlineHolder {
     if (!t.isOpen) throw new ConnectionEnding();
     if (payload.kind === 'binary') t.send(payload.bytes, true);
     else t.send(payload.template.render(this.ctx), false);
-    this.metrics.add('frames_sent');
+    this.metrics.frameSent();
   }
 
   private ensureOpen(): void {

@@ -6,7 +6,7 @@
 // No hdr-histogram-js Recorder: a worker is one thread, so encoding then resetting in the same
 // synchronous call already gives clean intervals without swapping histograms.
 
-import { COUNTER_NAMES, ERROR_KINDS, metricKey } from './names.js';
+import { COUNTER_NAMES, ERROR_KINDS, TREND, metricKey } from './names.js';
 import type { CounterName, ErrorKind, TrendName } from './names.js';
 import { encodeHistogram, msToRecordedUs, newHistogram } from './hdr.js';
 import type { Histogram } from './hdr.js';
@@ -43,6 +43,11 @@ class Handle implements TrendHandle {
     private readonly tagged: Series | undefined,
   ) {}
 
+  /** The series a sample goes into (the step's own for a named step). */
+  get series(): Series {
+    return this.tagged ?? this.untagged;
+  }
+
   recordMs(ms: number): void {
     if (ms !== ms) return; // NaN is a caller bug: dropped (see hdr.ts recordMs)
     // Hot path: one record per sample. A named step's sample goes into its tagged series only;
@@ -50,6 +55,44 @@ class Handle implements TrendHandle {
     const s = this.tagged ?? this.untagged;
     s.histogram.recordValue(msToRecordedUs(ms));
     s.dirty = true;
+  }
+}
+
+/**
+ * service_time and latency of one step, recorded together. With no lateness (no pacing delay,
+ * no late start) the two samples are the same value: it is recorded once, into a series of its
+ * own that the snapshot adds to both (HDR add is exact), so the common case costs one record.
+ */
+export interface ReplyTrendHandle {
+  record(serviceMs: number, latenessMs: number): void;
+}
+
+/** The same-value samples of a reply pair, added to both of its series at snapshot time. */
+interface PairSeries {
+  readonly histogram: Histogram;
+  dirty: boolean;
+  readonly service: Series;
+  readonly latency: Series;
+}
+
+class ReplyHandle implements ReplyTrendHandle {
+  constructor(
+    private readonly both: PairSeries,
+    private readonly service: Series,
+    private readonly latency: Series,
+  ) {}
+
+  record(serviceMs: number, latenessMs: number): void {
+    if (serviceMs !== serviceMs || latenessMs !== latenessMs) return; // NaN: a caller bug, dropped
+    if (latenessMs === 0) {
+      this.both.histogram.recordValue(msToRecordedUs(serviceMs));
+      this.both.dirty = true;
+      return;
+    }
+    this.service.histogram.recordValue(msToRecordedUs(serviceMs));
+    this.service.dirty = true;
+    this.latency.histogram.recordValue(msToRecordedUs(serviceMs + latenessMs));
+    this.latency.dirty = true;
   }
 }
 
@@ -78,6 +121,8 @@ const ERROR_KEYS: Record<ErrorKind, string> = (() => {
 export class MetricsRegistry {
   private readonly series = new Map<string, Series>();
   private readonly handles = new Map<string, Handle>();
+  private readonly replyHandles = new Map<string, ReplyHandle>();
+  private readonly pairs: PairSeries[] = [];
   // Every key present from the start, so the objects keep one shape and `+=` stays cheap.
   private readonly counts: CounterCounts = zeroCounters();
   private readonly errorCounts: ErrorCounts = zeroErrors();
@@ -89,6 +134,10 @@ export class MetricsRegistry {
 
   /** A cached handle per (name, stepName): look it up once per step, not per sample. */
   trend(name: TrendName, stepName?: string): TrendHandle {
+    return this.handleFor(name, stepName);
+  }
+
+  private handleFor(name: TrendName, stepName?: string): Handle {
     const handleKey = stepName ? `${name}\u0000${stepName}` : name;
     let handle = this.handles.get(handleKey);
     if (handle === undefined) {
@@ -104,6 +153,30 @@ export class MetricsRegistry {
       this.handles.set(handleKey, handle);
     }
     return handle;
+  }
+
+  /** service_time and latency of a step (its name, or none), recorded as a pair. */
+  replyTrends(stepName?: string): ReplyTrendHandle {
+    const handleKey = stepName ?? '';
+    let handle = this.replyHandles.get(handleKey);
+    if (handle === undefined) {
+      const service = this.handleFor(TREND.serviceTime, stepName).series;
+      const latency = this.handleFor(TREND.latency, stepName).series;
+      const both: PairSeries = { histogram: newHistogram(), dirty: false, service, latency };
+      this.pairs.push(both);
+      handle = new ReplyHandle(both, service, latency);
+      this.replyHandles.set(handleKey, handle);
+    }
+    return handle;
+  }
+
+  /** One frame sent / received: the hot path's counters, on constant keys. */
+  frameSent(): void {
+    this.counts.frames_sent += 1;
+  }
+
+  frameReceived(): void {
+    this.counts.frames_received += 1;
   }
 
   /**
@@ -147,7 +220,17 @@ export class MetricsRegistry {
   /** The interval since the last call; then resets interval state. */
   takeSnapshot(): MetricsSnapshot {
     const trends: Record<string, string> = {};
-    // Untagged series first: each adds its dirty children (named steps) before they are reset.
+    // Reply pairs first: their same-value samples belong to both of their series.
+    for (const p of this.pairs) {
+      if (!p.dirty) continue;
+      p.service.histogram.add(p.histogram);
+      p.latency.histogram.add(p.histogram);
+      p.service.dirty = true;
+      p.latency.dirty = true;
+      p.histogram.reset();
+      p.dirty = false;
+    }
+    // Then untagged series: each adds its dirty children (named steps) before they are reset.
     for (const s of this.series.values()) {
       if (s.children.length === 0) continue;
       let dirty = s.dirty;

@@ -44,3 +44,39 @@ describe('the untagged trend holds every sample of its named steps and of unname
     expect(all.totalCount).toBe(3 * 850);
   });
 });
+
+// A reply's service_time and latency are one sample when nothing was late: recorded once, added
+// to both series at snapshot time. Each series must still equal its own histogram of every
+// sample, late or not, named step or not.
+describe('reply pairs: service_time and latency recorded together equal two separate histograms', () => {
+  it('with and without lateness, for a named and an unnamed step, snapshot after snapshot', () => {
+    const reg = new MetricsRegistry();
+    const named = reg.replyTrends('echo');
+    const unnamed = reg.replyTrends();
+    for (let round = 0; round < 3; round++) {
+      const want: Record<string, ReturnType<typeof newHistogram>> = {};
+      const rec = (key: string, ms: number) => recordMs((want[key] ??= newHistogram()), ms);
+      for (let i = 0; i < 400; i++) {
+        const service = 0.2 + ((i * 11) % 83) / 7;
+        const lateness = i % 3 === 0 ? ((i * 5) % 41) + 0.5 : 0;
+        const [handle, tag] = i % 4 === 0 ? [unnamed, ''] : [named, '{name:echo}'];
+        handle.record(service, lateness);
+        rec(`service_time${tag}`, service);
+        rec(`latency${tag}`, service + lateness);
+        // The untagged series hold every sample, the named step's included.
+        if (tag) {
+          rec('service_time', service);
+          rec('latency', service + lateness);
+        }
+      }
+      const snap = reg.takeSnapshot();
+      expect(Object.keys(snap.trends).sort()).toEqual(Object.keys(want).sort());
+      for (const [key, h] of Object.entries(want)) {
+        const got = decodeHistogram(snap.trends[key]!);
+        expect(got.totalCount, key).toBe(h.totalCount);
+        for (const p of [1, 25, 50, 75, 90, 99, 100]) expect(got.getValueAtPercentile(p), `${key} p${p}`).toBe(h.getValueAtPercentile(p));
+      }
+    }
+    expect(reg.takeSnapshot().trends).toEqual({});
+  });
+});
