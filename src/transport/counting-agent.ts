@@ -60,10 +60,7 @@ function onTrackedSocketClose(this: CountedSocket): void {
   this[kCounter]?.settle(this);
 }
 
-export interface CountingAgentOptions {
-  secure: boolean;
-  tls?: ResolvedTls;
-  localAddress?: string;
+export interface CountingAgentOptions extends CountedConnectionOptions {
   /** Concurrent sockets per origin: 2 for long-poll (one held by the poll, one for sends). */
   maxSockets: number;
 }
@@ -80,30 +77,49 @@ export function createCountingAgent(options: CountingAgentOptions, counter: Sock
     scheduling: 'fifo',
   };
   const agent = options.secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
-  const tlsOptions = options.tls;
-  const localAddress = options.localAddress;
-  const secure = options.secure;
   agent.createConnection = (requestOptions: http.ClientRequestArgs): Duplex => {
-    const host = stripBrackets(requestOptions.hostname ?? requestOptions.host ?? 'localhost');
-    const port = Number(requestOptions.port ?? (secure ? 443 : 80));
-    const raw = net.connect({ host, port, localAddress });
-    raw.setNoDelay(true);
+    const { raw, outer } = openCountedConnection(requestOptions, options);
     counter.track(raw);
-    if (!secure) return raw;
-    // TLS over our own TCP socket: the raw socket's counters then see the encrypted bytes.
-    // Errors on the raw socket (ECONNREFUSED…) surface on the TLS socket and thus the request.
-    return tls.connect({
-      socket: raw,
-      host, // the name the certificate is checked against when no servername is given
-      ca: tlsOptions?.ca,
-      cert: tlsOptions?.cert,
-      key: tlsOptions?.key,
-      rejectUnauthorized: tlsOptions?.rejectUnauthorized ?? true,
-      servername: tlsOptions?.servername ?? (net.isIP(host) === 0 ? host : undefined),
-      ALPNProtocols: ['http/1.1'],
-    });
+    return outer;
   };
   return agent;
+}
+
+export interface CountedConnectionOptions {
+  secure: boolean;
+  tls?: ResolvedTls;
+  localAddress?: string;
+}
+
+/**
+ * Opens the TCP socket an Agent asks for (its createConnection), with TLS run over it when
+ * `secure`: `raw` is the TCP socket, whose counters then see what crossed the network (TLS
+ * records included), `outer` the socket to hand to http (raw itself, or the TLS socket).
+ * Errors on the raw socket (ECONNREFUSED…) surface on the TLS socket and thus the request.
+ */
+export function openCountedConnection(
+  requestOptions: http.ClientRequestArgs,
+  options: CountedConnectionOptions,
+): { raw: net.Socket; outer: Duplex } {
+  const secure = options.secure;
+  const host = stripBrackets(requestOptions.hostname ?? requestOptions.host ?? 'localhost');
+  const port = Number(requestOptions.port ?? (secure ? 443 : 80));
+  const raw = net.connect({ host, port, localAddress: options.localAddress });
+  raw.setNoDelay(true);
+  if (!secure) return { raw, outer: raw };
+  const tlsOptions = options.tls;
+  const outer = tls.connect({
+    socket: raw,
+    host, // the name the certificate is checked against when no servername is given
+    ca: tlsOptions?.ca,
+    cert: tlsOptions?.cert,
+    key: tlsOptions?.key,
+    rejectUnauthorized: tlsOptions?.rejectUnauthorized ?? true,
+    // SNI only for names; node warns when an IP address is sent as a servername.
+    servername: tlsOptions?.servername ?? (net.isIP(host) === 0 ? host : undefined),
+    ALPNProtocols: ['http/1.1'],
+  });
+  return { raw, outer };
 }
 
 function stripBrackets(host: string): string {

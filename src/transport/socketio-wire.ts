@@ -9,9 +9,9 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { openCountedConnection, SocketByteCounter } from './counting-agent.js';
 import type { ResolvedTls } from './types.js';
 
 export interface WireOptions {
@@ -32,8 +32,7 @@ export class SocketIoWire {
   readonly agent: http.Agent;
   /** The first error any of this connection's sockets raised (the cause of a connect_error). */
   firstError: Error | undefined;
-  private closedSentBytes = 0;
-  private closedReceivedBytes = 0;
+  private readonly counter = new SocketByteCounter();
   /** Raw TCP sockets still open -> the socket handed to http (the TLS socket under https). */
   private readonly live = new Map<net.Socket, Duplex>();
   private idleWaiter: (() => void) | undefined;
@@ -48,59 +47,39 @@ export class SocketIoWire {
   constructor(options: WireOptions) {
     const agentOptions: http.AgentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS, scheduling: 'fifo' };
     this.agent = options.secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
-    const { secure, localAddress } = options;
-    const tlsOptions = options.tls;
     this.debugHeads = options.debugHeads;
     // Own property on the instance: Agent#createSocket calls this.createConnection synchronously.
     this.agent.createConnection = (requestOptions: http.ClientRequestArgs): Duplex => {
-      const host = stripBrackets(requestOptions.hostname ?? requestOptions.host ?? 'localhost');
-      const port = Number(requestOptions.port ?? (secure ? 443 : 80));
-      const raw = net.connect({ host, port, localAddress }) as TrackedSocket;
+      const { raw, outer } = openCountedConnection(requestOptions, options);
       if (this.destroyed) {
         // Engine.IO may still open a socket after a destroy (an upgrade probe it was about to
         // start, a last POST): it must not outlive the connection.
+        outer.destroy();
         raw.destroy();
-        return raw;
+        return outer;
       }
-      raw.setNoDelay(true);
-      raw[kWire] = this;
+      this.counter.track(raw);
+      const tracked = raw as TrackedSocket;
+      tracked[kWire] = this;
+      tracked.once('close', onRawClose);
       raw.on('error', onSocketError);
-      raw.once('close', onRawClose);
-      if (!secure) {
-        this.live.set(raw, raw);
-        if (this.debugHeads) this.tapHeads(raw);
-        return raw;
+      if (outer !== raw) {
+        (outer as Duplex & { [kWire]?: SocketIoWire })[kWire] = this;
+        outer.on('error', onSocketError);
       }
-      const secureSocket = tls.connect({
-        socket: raw,
-        host,
-        ca: tlsOptions?.ca,
-        cert: tlsOptions?.cert,
-        key: tlsOptions?.key,
-        rejectUnauthorized: tlsOptions?.rejectUnauthorized ?? true,
-        // SNI only for names; node warns when an IP address is sent as a servername.
-        servername: tlsOptions?.servername ?? (net.isIP(host) === 0 ? host : undefined),
-        ALPNProtocols: ['http/1.1'],
-      }) as tls.TLSSocket & { [kWire]?: SocketIoWire };
-      secureSocket[kWire] = this;
-      secureSocket.on('error', onSocketError);
-      this.live.set(raw, secureSocket);
-      if (this.debugHeads) this.tapHeads(secureSocket);
-      return secureSocket;
+      this.live.set(raw, outer);
+      if (this.debugHeads) this.tapHeads(outer);
+      return outer;
     };
   }
 
   /** Bytes written to the network so far: closed sockets' totals plus open sockets read now. */
   get bytesSent(): number {
-    let total = this.closedSentBytes;
-    for (const raw of this.live.keys()) total += raw.bytesWritten;
-    return total;
+    return this.counter.bytesSent;
   }
 
   get bytesReceived(): number {
-    let total = this.closedReceivedBytes;
-    for (const raw of this.live.keys()) total += raw.bytesRead;
-    return total;
+    return this.counter.bytesReceived;
   }
 
   /** Bytes accepted by the sockets but not yet handed to the kernel (backpressure). */
@@ -155,12 +134,9 @@ export class SocketIoWire {
     this.agent.destroy();
   }
 
-  /** @internal */
+  /** @internal called once per raw socket on 'close' (its bytes are settled by the counter). */
   settle(raw: net.Socket): void {
     if (!this.live.delete(raw)) return;
-    // A closed net.Socket keeps its final counters.
-    this.closedSentBytes += raw.bytesWritten;
-    this.closedReceivedBytes += raw.bytesRead;
     this.idleWaiter?.();
   }
 
@@ -196,15 +172,11 @@ export class SocketIoWire {
 }
 
 // Module-level listeners with a back-link (ws style) rather than closures per socket.
-function onSocketError(this: net.Socket & { [kWire]?: SocketIoWire }, err: Error): void {
+function onSocketError(this: Duplex & { [kWire]?: SocketIoWire }, err: Error): void {
   const wire = this[kWire];
   if (wire && wire.firstError === undefined) wire.firstError = err;
 }
 
 function onRawClose(this: TrackedSocket): void {
   this[kWire]?.settle(this);
-}
-
-function stripBrackets(host: string): string {
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
