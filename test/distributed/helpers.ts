@@ -1,20 +1,16 @@
 // Helpers for the distributed tests: a ws echo server that remembers, per connection, which
 // shard it came from (an X-Shard header the scenario sets from ${env.SHARD}) and the first frame
-// it sent ("join NAME VU"), and a runner for the real CLI as a child process with its own env.
+// it sent ("join NAME VU"), and the real CLI as a child process (test/helpers/cli.ts) with its own env.
 
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import type { ReportJson } from '../../src/report/types.js';
+import { repoRoot, startCli, tempDir as makeTempDir } from '../helpers/cli.js';
+import type { CliRun } from '../helpers/cli.js';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const bin = path.join(repoRoot, 'bin/volley.js');
+export { repoRoot };
 
 export interface SeenConnection {
   shard: string | undefined;
@@ -87,40 +83,13 @@ export async function startCountingServer(opts: { slowDelayMs?: number } = {}): 
   };
 }
 
-export function tempDir(): string {
-  return mkdtempSync(path.join(os.tmpdir(), 'volley-dist-'));
-}
-
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-export interface CliRun {
-  child: ChildProcess;
-  done: Promise<CliResult>;
-}
-
 /** `node bin/volley.js <args>` with extra env; SIGKILLed after `killAfterMs` so a hang fails. */
 export function volley(args: string[], opts: { env?: Record<string, string>; cwd?: string; killAfterMs?: number } = {}): CliRun {
-  const child = spawn(process.execPath, [bin, ...args], {
-    cwd: opts.cwd ?? repoRoot,
-    env: { ...process.env, NO_COLOR: '1', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const killer = setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs ?? 40_000);
-  const done = new Promise<CliResult>((resolve) => {
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return { child, done };
+  return startCli(args, { env: opts.env, cwd: opts.cwd, timeoutMs: opts.killAfterMs ?? 40_000 });
+}
+
+export function tempDir(): string {
+  return makeTempDir('volley-dist-');
 }
 
 export function readJson(file: string): ReportJson {
