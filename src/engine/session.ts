@@ -509,9 +509,14 @@ export class Session implements TransportSink, DeadlineHolder {
       case 'close':
         this.suspendOn(this.runClose(step.code, step.reason));
         return true;
-      case 'set':
-        for (const [k, tpl] of Object.entries(step.vars)) this.ctx.vars.set(k, tpl.render(this.ctx));
+      case 'set': {
+        // Every value renders before any is assigned (docs/scenario.md): `{a: new, b: "${a}"}`
+        // gives b the old a.
+        const entries = Object.entries(step.vars);
+        const values = entries.map(([, tpl]) => tpl.render(this.ctx));
+        for (let i = 0; i < entries.length; i++) this.ctx.vars.set(entries[i]![0], values[i]!);
         return false;
+      }
     }
   }
 
