@@ -197,13 +197,21 @@ async function hold() {
   const n = Number(option('--hold', quick ? 5000 : 18000));
   const server = await startServer();
   log(`\n== one volley process holding ${n} connections (loopback, source addresses spread over 127.0.0.0/8) ==`);
-  const { output } = spawnNode('volley-client.js', ['hold', server.url, String(n)])();
+  const { child, output } = spawnNode('volley-client.js', ['hold', server.url, String(n)])();
+  // The server's own count of open connections, sampled while the client holds them.
+  let serverPeak = 0;
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  while (!exited) {
+    const { open } = await server.count();
+    serverPeak = Math.max(serverPeak, open);
+    await new Promise((r) => setTimeout(r, 500));
+  }
   const r = await output;
   const held = r.plateaus?.[0]?.connections ?? 0;
-  const { open } = await server.count();
   await server.close();
-  results.hold = { wanted: n, held, activeMax: r.activeMax, errors: r.connectErrors, connectP99Ms: r.connectP99Ms, rssBytes: r.plateaus?.[0]?.rssBytes, harness: r.harness, warnings: r.warnings };
-  log(`  held ${held} (peak ${r.activeMax}; server saw ${open} still open at the end), errors ${r.connectErrors}, connect p99 ${fmt(r.connectP99Ms, 1)} ms, RSS ${fmt((r.plateaus?.[0]?.rssBytes ?? NaN) / 2 ** 20)} MiB, event-loop lag p99 ${fmt(r.harness?.eventLoopLagP99Ms, 1)} ms`);
+  results.hold = { wanted: n, held, serverPeakOpen: serverPeak, activeMax: r.activeMax, errors: r.connectErrors, connectP99Ms: r.connectP99Ms, rssBytes: r.plateaus?.[0]?.rssBytes, harness: r.harness, warnings: r.warnings };
+  log(`  held ${held} (client peak ${r.activeMax}; server counted ${serverPeak} open at once), errors ${r.connectErrors}, connect p99 ${fmt(r.connectP99Ms, 1)} ms, RSS ${fmt((r.plateaus?.[0]?.rssBytes ?? NaN) / 2 ** 20)} MiB, event-loop lag p99 ${fmt(r.harness?.eventLoopLagP99Ms, 1)} ms`);
 }
 
 if (!only || only === 'throughput') await throughput();
