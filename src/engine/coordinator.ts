@@ -162,7 +162,35 @@ interface WorkerState {
   lastSecond: number;
   /** active_connections at its last snapshot: the sessions lost if it dies. */
   lastActive: number;
+  /** One sample per second of the run. */
   health: WorkerHealth[];
+  /** The sample of the worker's last interval: the stop, the grace period and the teardown. */
+  endHealth?: WorkerHealth;
+}
+
+/** A worker counts as pegged when its CPU is at or above this in at least a tenth of its seconds. */
+const CPU_PEGGED_PERCENT = 98;
+const LAG_LIMIT_MS = 10;
+
+/**
+ * The samples that describe a worker's run. The last interval is left out when there are at
+ * least three whole seconds: closing thousands of connections at the end pegs a worker and
+ * lags its loop, which says nothing about the measurement (it would mark every large run as
+ * limited by the load generator).
+ */
+function runHealth(state: WorkerState): WorkerHealth[] {
+  if (state.health.length >= 3 || state.endHealth === undefined) return state.health;
+  return [...state.health, state.endHealth];
+}
+
+function summariseHealth(samples: WorkerHealth[]): { lagP99Ms: number; cpuPercent: number; pegged: boolean } {
+  const cpu = samples.map((h) => h.cpuPercent);
+  return {
+    // Lag: the p99 that a tenth of the seconds exceed (one bad second is not a verdict).
+    lagP99Ms: percentileOf(samples.map((h) => h.eventLoopLagP99Ms), 0.9),
+    cpuPercent: cpu.length ? cpu.reduce((a, b) => a + b, 0) / cpu.length : 0,
+    pegged: cpu.length > 0 && percentileOf(cpu, 0.9) >= CPU_PEGGED_PERCENT,
+  };
 }
 
 const HARD_STOP_GRACE_MS = 2000;
@@ -309,7 +337,7 @@ async function execute(
         eventLoopLagP99Ms: Math.max(0, ...latest.map((h) => h.eventLoopLagP99Ms)),
         cpuPercent: latest.length ? latest.reduce((a, h) => a + h.cpuPercent, 0) / latest.length : 0,
       };
-      if (!warnedLimited && second > 2 && (health.eventLoopLagP99Ms > 10 || latest.some((h) => h.cpuPercent >= 98))) {
+      if (!warnedLimited && second > 2 && (health.eventLoopLagP99Ms > LAG_LIMIT_MS || latest.some((h) => h.cpuPercent >= CPU_PEGGED_PERCENT))) {
         warnedLimited = true;
         opts.onWarning?.(
           `warning: the load generator is saturated (event-loop lag p99 ${health.eventLoopLagP99Ms.toFixed(1)} ms, CPU ${health.cpuPercent.toFixed(0)}%): results may be limited by volley, not the server`,
@@ -350,18 +378,16 @@ async function execute(
           if (spec?.abortOnFail && !t.ok) t.aborted = true;
         }
       }
-      const allHealth = states.flatMap((s) => s.health);
-      const finalHealth = states.map((s) => s.health[s.health.length - 1]).filter((h): h is WorkerHealth => h !== undefined);
-      const lagP99 = percentileOf(allHealth.map((h) => h.eventLoopLagP99Ms), 0.9);
-      const cpuPercent = finalHealth.length ? finalHealth.reduce((a, h) => a + h.cpuPercent, 0) / finalHealth.length : 0;
+      const perWorker = states.map((s) => summariseHealth(runHealth(s)));
+      const whole = summariseHealth(states.flatMap(runHealth));
       const harness: HarnessJson = {
-        eventLoopLagP99Ms: round2(lagP99),
-        cpuPercent: Math.round(cpuPercent),
-        limited: lagP99 > 10 || finalHealth.some((h) => h.cpuPercent >= 98),
-        workers: states.map((s) => ({
+        eventLoopLagP99Ms: round2(whole.lagP99Ms),
+        cpuPercent: Math.round(perWorker.length ? perWorker.reduce((a, w) => a + w.cpuPercent, 0) / perWorker.length : 0),
+        limited: whole.lagP99Ms > LAG_LIMIT_MS || perWorker.some((w) => w.pegged),
+        workers: states.map((s, i) => ({
           worker: s.index,
-          eventLoopLagP99Ms: round2(percentileOf(s.health.map((h) => h.eventLoopLagP99Ms), 0.9)),
-          cpuPercent: Math.round(s.health[s.health.length - 1]?.cpuPercent ?? 0),
+          eventLoopLagP99Ms: round2(perWorker[i]!.lagP99Ms),
+          cpuPercent: Math.round(perWorker[i]!.cpuPercent),
         })),
       };
       if (harness.limited)
@@ -441,7 +467,8 @@ async function execute(
           case 'metrics':
           case 'done': {
             aggregator.add(i, msg.second, msg.snapshot);
-            state.health.push(msg.health);
+            if (msg.type === 'metrics') state.health.push(msg.health);
+            else state.endHealth = msg.health;
             state.lastSecond = msg.second;
             state.lastActive = msg.snapshot.active.value;
             if (msg.type === 'metrics') {
