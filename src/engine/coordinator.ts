@@ -19,6 +19,7 @@ import type { HarnessJson, LoadAppliedJson, ReportJson, TimeseriesPoint } from '
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
 import { evaluateThresholds } from '../thresholds/evaluate.js';
+import { CPU_PEGGED_PERCENT, LAG_LIMIT_MS, runHealth, summariseHealth } from './health.js';
 import type { FromWorker, ToWorker, WorkerHealth, WorkerInit } from './messages.js';
 import type { RunOverrides } from './overrides.js';
 import { applyOverrides, overrideSets } from './overrides.js';
@@ -168,30 +169,6 @@ interface WorkerState {
   endHealth?: WorkerHealth;
 }
 
-/** A worker counts as pegged when its CPU is at or above this in at least a tenth of its seconds. */
-const CPU_PEGGED_PERCENT = 98;
-const LAG_LIMIT_MS = 10;
-
-/**
- * The samples that describe a worker's run. The last interval is left out when there are at
- * least three whole seconds: closing thousands of connections at the end pegs a worker and
- * lags its loop, which says nothing about the measurement (it would mark every large run as
- * limited by the load generator).
- */
-function runHealth(state: WorkerState): WorkerHealth[] {
-  if (state.health.length >= 3 || state.endHealth === undefined) return state.health;
-  return [...state.health, state.endHealth];
-}
-
-function summariseHealth(samples: WorkerHealth[]): { lagP99Ms: number; cpuPercent: number; pegged: boolean } {
-  const cpu = samples.map((h) => h.cpuPercent);
-  return {
-    // Lag: the p99 that a tenth of the seconds exceed (one bad second is not a verdict).
-    lagP99Ms: percentileOf(samples.map((h) => h.eventLoopLagP99Ms), 0.9),
-    cpuPercent: cpu.length ? cpu.reduce((a, b) => a + b, 0) / cpu.length : 0,
-    pegged: cpu.length > 0 && percentileOf(cpu, 0.9) >= CPU_PEGGED_PERCENT,
-  };
-}
 
 const HARD_STOP_GRACE_MS = 2000;
 
@@ -378,8 +355,8 @@ async function execute(
           if (spec?.abortOnFail && !t.ok) t.aborted = true;
         }
       }
-      const perWorker = states.map((s) => summariseHealth(runHealth(s)));
-      const whole = summariseHealth(states.flatMap(runHealth));
+      const perWorker = states.map((s) => summariseHealth(runHealth(s.health, s.endHealth)));
+      const whole = summariseHealth(states.flatMap((s) => runHealth(s.health, s.endHealth)));
       const harness: HarnessJson = {
         eventLoopLagP99Ms: round2(whole.lagP99Ms),
         cpuPercent: Math.round(perWorker.length ? perWorker.reduce((a, w) => a + w.cpuPercent, 0) / perWorker.length : 0),
@@ -496,12 +473,6 @@ async function execute(
 function counterOf(metrics: ReportJson['metrics'], key: string): number {
   const m = metrics[key];
   return m && m.type === 'counter' ? m.count : 0;
-}
-
-function percentileOf(values: number[], q: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
 function round2(x: number): number {
