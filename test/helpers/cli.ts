@@ -31,6 +31,7 @@ export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   /** SIGKILL after this long (default 60 s), so a hang fails the test on its exit code. */
   timeoutMs?: number;
+  onStdout?: (text: string) => void;
   onStderr?: (text: string) => void;
 }
 
@@ -43,7 +44,10 @@ export function startCli(args: string[], opts: CliOptions = {}): CliRun {
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+    opts.onStdout?.(d);
+  });
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
     opts.onStderr?.(d);

@@ -2,21 +2,16 @@
 // (`node bin/volley.js run …`) as a child process. Every server counts what it saw on its own
 // sockets, so tests reconcile volley's report with the server's view.
 
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import type WebSocket from 'ws';
 import type { ReportJson } from '../../src/report/types.js';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const bin = path.join(repoRoot, 'bin/volley.js');
+import { startCli, tempDir as makeTempDir } from '../helpers/cli.js';
 
 export interface TestServer {
   url: string;
@@ -137,7 +132,7 @@ export interface CliRun {
 }
 
 export function tempDir(prefix = 'volley-rel-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  return makeTempDir(prefix);
 }
 
 export function writeScenario(dir: string, yaml: string, name = 'scenario.yaml'): string {
@@ -157,50 +152,34 @@ export function runCli(
   const outDir = opts.outDir ?? path.join(tempDir(), 'out');
   const fullArgs = args[0] === 'run' && !args.includes('--out') ? [...args, '--out', outDir] : args;
   const started = Date.now();
-  const child = spawn(process.execPath, [bin, ...fullArgs], {
-    cwd: opts.cwd ?? repoRoot,
-    env: { ...process.env, NO_COLOR: '1', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
+  let printed = '';
   const watchers: { text: string | RegExp; resolve: () => void }[] = [];
   const check = (): void => {
     for (let i = watchers.length - 1; i >= 0; i--) {
       const w = watchers[i]!;
-      const all = stdout + stderr;
-      if (typeof w.text === 'string' ? all.includes(w.text) : w.text.test(all)) {
+      if (typeof w.text === 'string' ? printed.includes(w.text) : w.text.test(printed)) {
         watchers.splice(i, 1);
         w.resolve();
       }
     }
   };
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
+  const watch = (d: string): void => {
+    printed += d;
     check();
-  });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-    check();
-  });
-  const killer = setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs ?? 30_000);
-  const done = new Promise<CliResult>((resolve) => {
-    child.on('exit', (code, signal) => {
-      clearTimeout(killer);
-      // Let the pipes drain before reading what was printed.
-      setImmediate(() => {
-        const reportFile = path.join(outDir, 'report.json');
-        const report = existsSync(reportFile) ? (JSON.parse(readFileSync(reportFile, 'utf8')) as ReportJson) : undefined;
-        resolve({ code, signal, stdout, stderr, elapsedMs: Date.now() - started, outDir, report });
-      });
-    });
+  };
+  const run = startCli(fullArgs, { cwd: opts.cwd, env: opts.env, timeoutMs: opts.killAfterMs ?? 30_000, onStdout: watch, onStderr: watch });
+  const child = run.child;
+  const done = run.done.then((r): CliResult => {
+    const reportFile = path.join(outDir, 'report.json');
+    const report = existsSync(reportFile) ? (JSON.parse(readFileSync(reportFile, 'utf8')) as ReportJson) : undefined;
+    return { ...r, elapsedMs: Date.now() - started, outDir, report };
   });
   return {
     child,
     done,
     waitFor: (text, timeoutMs) =>
       new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${String(text)} within ${timeoutMs}ms; stderr: ${stderr}`)), timeoutMs);
+        const timer = setTimeout(() => reject(new Error(`no ${String(text)} within ${timeoutMs}ms; output: ${printed}`)), timeoutMs);
         watchers.push({
           text,
           resolve: () => {

@@ -28,7 +28,7 @@ describe('a server that dies', () => {
       tempDir(),
       `name: dies
 target: ${first.url}
-load: {model: connections, connections: 3, duration: 4s, gracefulStop: 1s}
+load: {model: connections, connections: 3, duration: 6s, gracefulStop: 1s}
 steps:
   - loop:
       duration: 1m
@@ -38,6 +38,8 @@ steps:
           expect: {text: "x \${iter}", timeout: 1s}
 `,
     );
+    // 6 s leave the slots' backoff (100 ms doubling: retries 0.7, 1.5, 3.1 s after the kill) room
+    // to reach the restarted server even when a loaded machine starts the run late.
     const run = runCli(['run', file, '--workers', '1']);
     await until(() => first.framesReceived >= 20, 20_000, 'traffic');
     await first.close(); // every socket destroyed, nothing listens: resets, then refusals
