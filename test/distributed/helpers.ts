@@ -96,11 +96,7 @@ export function readJson(file: string): ReportJson {
   return JSON.parse(readFileSync(file, 'utf8')) as ReportJson;
 }
 
-export function counter(report: ReportJson, key: string): number {
-  const m = report.metrics[key];
-  if (m?.type !== 'counter') throw new Error(`${key} is not a counter in the report`);
-  return m.count;
-}
+export { counter } from '../helpers/metrics.js';
 
 export async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

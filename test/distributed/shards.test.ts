@@ -6,9 +6,10 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeHistogram, newHistogram, trendJsonFrom } from '../../src/metrics/hdr.js';
-import type { ReportJson, TrendJson } from '../../src/report/types.js';
+import type { ReportJson } from '../../src/report/types.js';
 import type { CountingServer } from './helpers.js';
 import { counter, readJson, startCountingServer, tempDir, until, volley } from './helpers.js';
+import { trend } from '../helpers/metrics.js';
 
 let server: CountingServer | undefined;
 afterEach(async () => {
@@ -56,11 +57,6 @@ thresholds:
 // segment 3 owns names a "slow" user.
 const ROWS = Array.from({ length: 9 }, (_, k) => `${k % SHARDS === 2 ? 'slow' : 'user'}-${k}`);
 
-function trend(report: ReportJson, key: string): TrendJson {
-  const m = report.metrics[key];
-  if (m?.type !== 'trend') throw new Error(`${key} is not a trend`);
-  return m;
-}
 
 describe('shards run side by side and merge losslessly', () => {
   it('three --segment processes: counts add up to the server, percentiles equal one histogram of every sample, thresholds judge the whole', async () => {

@@ -12,7 +12,7 @@ import { WebSocketServer } from 'ws';
 import type WebSocket from 'ws';
 import { runScenario } from '../../src/engine/coordinator.js';
 import type { RunResult } from '../../src/engine/coordinator.js';
-import type { CounterJson, TrendJson } from '../../src/report/types.js';
+import { counter, trendCount } from '../helpers/metrics.js';
 
 // --- a ws server that records every frame per connection -------------------------------------
 
@@ -88,13 +88,6 @@ afterEach(async () => {
   await server?.close();
   server = undefined;
 });
-
-function counter(metrics: Record<string, unknown>, key: string): number {
-  return (metrics[key] as CounterJson | undefined)?.count ?? 0;
-}
-function trendCount(metrics: Record<string, unknown>, key: string): number {
-  return (metrics[key] as TrendJson | undefined)?.count ?? 0;
-}
 
 async function run(source: string): Promise<{ result: RunResult; m: Record<string, unknown>; elapsedMs: number }> {
   const t0 = performance.now();

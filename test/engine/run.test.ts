@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { runScenario } from '../../src/engine/coordinator.js';
-import type { CounterJson, TrendJson } from '../../src/report/types.js';
+import { counter, trend } from '../helpers/metrics.js';
 import { reply, startCountingServer } from '../helpers/ws-servers.js';
 import type { CountingServer } from '../helpers/ws-servers.js';
 
@@ -12,15 +12,6 @@ afterEach(async () => {
   await server?.close();
   server = undefined;
 });
-
-function counter(metrics: Record<string, unknown>, key: string): number {
-  return (metrics[key] as CounterJson | undefined)?.count ?? 0;
-}
-function trend(metrics: Record<string, unknown>, key: string): TrendJson {
-  const t = metrics[key] as TrendJson | undefined;
-  if (!t) throw new Error(`no trend ${key} in ${Object.keys(metrics).join(', ')}`);
-  return t;
-}
 
 describe('volley run against an outside ws server', () => {
   it('accounts for every frame: sent and received equal what the server counted', async () => {

@@ -6,8 +6,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
-import type { CounterJson, ReportJson } from '../../src/report/types.js';
+import type { ReportJson } from '../../src/report/types.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
+import { counter } from '../helpers/metrics.js';
 
 export interface RunOutcome {
   cli: CliResult;
@@ -38,12 +39,7 @@ export async function runWithCli(scenario: string, targetUrl: string | undefined
   return { cli, report };
 }
 
-export function counter(report: ReportJson, key: string): number {
-  const m = report.metrics[key];
-  if (m === undefined) return 0;
-  if (m.type !== 'counter') throw new Error(`${key} is a ${m.type}, not a counter`);
-  return (m as CounterJson).count;
-}
+export { counter };
 
 /** Exit 0, no errors of any kind, and every step that was meant to run ran. */
 export function expectClean(run: RunOutcome): void {

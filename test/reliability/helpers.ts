@@ -192,15 +192,7 @@ export function runCli(
   };
 }
 
-export function counter(report: ReportJson | undefined, key: string): number {
-  const m = report?.metrics[key];
-  return m && m.type === 'counter' ? m.count : 0;
-}
-
-export function trendCount(report: ReportJson | undefined, key: string): number {
-  const m = report?.metrics[key];
-  return m && m.type === 'trend' ? m.count : 0;
-}
+export { counter, trendCount } from '../helpers/metrics.js';
 
 /** Every errors{kind:…} counter in a report, as {kind: count}. */
 export function errorKinds(report: ReportJson | undefined): Record<string, number> {

@@ -50,7 +50,8 @@ function upgrade(socket: Socket, then: (socket: Socket) => void, onClientClose: 
         const len = c[i + 1]! & 0x7f;
         if (opcode === 0x8) {
           // A server in the middle of writing a frame cannot interleave a close frame.
-          socket.end(onClientClose === 'answer' ? frame(0x8, [0x03, 0xe8]) : undefined);
+          if (onClientClose === 'answer') socket.end(frame(0x8, [0x03, 0xe8]));
+          else socket.end();
           return;
         }
         i += 2 + 4 + (len < 126 ? len : 0);

@@ -81,7 +81,6 @@ describe('mergeReports', () => {
       {
         startMs: T0,
         seconds: [second([1, 2, 3, 250], 10, 5), second([4, 5, 6], 20), second([7], 5, 0, 5)],
-        errors: undefined,
         lagMs: 3,
         cpuPercent: 40,
       },

@@ -3,7 +3,8 @@
 // assertion on speed (the bounds below are about what is measured, with wide margins).
 import { afterEach, describe, expect, it } from 'vitest';
 import { runScenario } from '../../src/engine/coordinator.js';
-import type { CounterJson, GaugeJson, TrendJson } from '../../src/report/types.js';
+import type { GaugeJson } from '../../src/report/types.js';
+import { counter, trend } from '../helpers/metrics.js';
 import { startEchoServer, startJsonFloodServer, startStallingEchoServer } from './servers.js';
 import type { TestServer } from './servers.js';
 
@@ -12,13 +13,6 @@ afterEach(async () => {
   await server?.close();
   server = undefined;
 });
-
-const count = (m: Record<string, unknown>, key: string): number => (m[key] as CounterJson | undefined)?.count ?? 0;
-function trend(m: Record<string, unknown>, key: string): TrendJson {
-  const t = m[key] as TrendJson | undefined;
-  if (!t) throw new Error(`no trend ${key} in ${Object.keys(m).join(', ')}`);
-  return t;
-}
 
 describe('honest latency', () => {
   it('a server that stalls 1 s every 4 s shows in latency p90 while service_time stays low (paced loop)', async () => {
@@ -45,7 +39,7 @@ steps:
     const service = trend(m, 'service_time{name:echo}');
     expect(latency.count).toBe(800);
     expect(service.count).toBe(800);
-    expect(count(m, 'errors')).toBe(0);
+    expect(counter(m, 'errors')).toBe(0);
     // About 20 of every 80 intended sends fall in a stall and wait 0.1-1 s for its end.
     expect(latency.p90).toBeGreaterThan(400);
     expect(latency.max).toBeGreaterThan(800);
@@ -70,14 +64,14 @@ steps:
 `;
     const { report } = await runScenario({ file: '<inline>', source, workers: 1 });
     const m = report.metrics;
-    const started = count(m, 'sessions_started');
-    const dropped = count(m, 'sessions_dropped');
+    const started = counter(m, 'sessions_started');
+    const dropped = counter(m, 'sessions_dropped');
     expect(started + dropped).toBe(100);
     expect(dropped).toBeGreaterThan(50);
     expect(started).toBeGreaterThanOrEqual(5);
     expect((m['active_connections'] as GaugeJson).max).toBeLessThanOrEqual(5);
     // Every started session finished: a start was never postponed past the schedule.
-    expect(count(m, 'sessions_completed')).toBe(started);
+    expect(counter(m, 'sessions_completed')).toBe(started);
     // One session runs ~1 s, so a cap of 5 over 2 s admits at most about 5 x 3 of them.
     expect(started).toBeLessThanOrEqual(20);
   }, 30_000);
@@ -97,8 +91,8 @@ steps:
 `;
     const warnings: string[] = [];
     const { report } = await runScenario({ file: '<inline>', source, workers: 1, onWarning: (w) => warnings.push(w) });
-    expect(count(report.metrics, 'frames_skipped')).toBeGreaterThan(0);
-    expect(count(report.metrics, 'errors{kind:expect_timeout}')).toBe(4);
+    expect(counter(report.metrics, 'frames_skipped')).toBeGreaterThan(0);
+    expect(counter(report.metrics, 'errors{kind:expect_timeout}')).toBe(4);
     expect(report.harness.limited).toBe(true);
     expect(report.harness.warnings?.join(' ')).toMatch(/limited by the load generator/);
     expect(warnings.join('\n')).toMatch(/load generator is saturated/);
