@@ -45,9 +45,14 @@ export function checkConnectionBudget(
   const needed = peakConnections * perConnection + RESERVED_FDS;
   if (needed <= limit.soft) return undefined;
   const possible = Math.max(0, Math.floor((limit.soft - RESERVED_FDS) / perConnection));
+  // Node raises its soft limit to the hard one at start, so past the hard limit `ulimit -n`
+  // needs root (or limits.conf): say so rather than suggest a command that cannot work.
+  const raise =
+    `raise the limit with \`ulimit -n ${needed}\`` +
+    (limit.hard < needed ? ` (above the hard limit of ${limit.hard}: as root, or in /etc/security/limits.conf)` : '');
   return (
     `${peakConnections} connections need about ${needed} open files but this process may open ${limit.soft} ` +
-    `(ulimit -n; hard limit ${limit.hard}), enough for about ${possible}: raise the limit with \`ulimit -n ${Math.min(limit.hard, needed)}\`` +
-    `${limit.hard < needed ? ' (the hard limit is lower: ask an administrator)' : ''}, or split the load across processes with --processes N or --segment i/n`
+    `(ulimit -n; hard limit ${limit.hard}), enough for about ${possible}: ${raise}, ` +
+    `or split the load across processes with --processes N or --segment i/n`
   );
 }

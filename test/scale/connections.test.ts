@@ -70,6 +70,9 @@ describe('open-file budget', () => {
     expect(msg).toMatch(/19900 connections need about 20100 open files/);
     expect(msg).toMatch(new RegExp(`enough for about ${20_000 - RESERVED_FDS}`));
     expect(msg).toMatch(/--processes N/);
+    // Past the hard limit, `ulimit -n` alone cannot work: the message says what can.
+    expect(msg).toMatch(/`ulimit -n 20100` \(above the hard limit of 20000: as root/);
+    expect(checkConnectionBudget(19_900, 'ws', { soft: 4096, hard: 65_536 }, false)).toMatch(/`ulimit -n 20100`, or split/);
     // long-poll holds two sockets per session; an embedded target doubles that again.
     expect(checkConnectionBudget(9_000, 'long-poll', limit, false)).toBeUndefined();
     expect(checkConnectionBudget(9_000, 'long-poll', limit, true)).toMatch(/enough for about 4950/);
