@@ -15,6 +15,7 @@ import type { Stripe } from '../load/stripe.js';
 import { formatSegment, nthOwned, ownedCount } from '../load/stripe.js';
 import { MetricsAggregator } from '../metrics/aggregate.js';
 import type { ErrorKind } from '../metrics/names.js';
+import { noConnectionOpened } from '../report/format.js';
 import type { HarnessJson, LoadAppliedJson, ReportJson, TimeseriesPoint } from '../report/types.js';
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
@@ -394,9 +395,7 @@ async function execute(
       };
       if (interrupted && !aborted) report.interrupted = true;
       if (aborted) report.aborted = true;
-      const started = counterOf(metrics, 'sessions_started');
-      const connects = metrics['connect']?.type === 'trend' ? metrics['connect'].count : 0;
-      const noConnection = started > 0 && connects === 0;
+      const noConnection = noConnectionOpened(report);
       const result: RunResult = {
         report,
         scenario,
@@ -468,11 +467,6 @@ async function execute(
       worker.on('exit', (code) => workerDied(state, `exited with code ${code} before finishing`));
     }
   });
-}
-
-function counterOf(metrics: ReportJson['metrics'], key: string): number {
-  const m = metrics[key];
-  return m && m.type === 'counter' ? m.count : 0;
 }
 
 function round2(x: number): number {

@@ -11,6 +11,7 @@ import {
   formatSeconds,
   gaugesOf,
   harnessWarning,
+  noConnectionOpened,
   trendsOf,
   verdictOf,
 } from './format.js';
@@ -88,6 +89,7 @@ export function formatSummary(report: ReportJson, opts: { color: boolean }): str
   );
   if (report.interrupted) lines.push(c.yellow('! interrupted: partial results'));
   if (report.aborted) lines.push(c.red('! aborted by a threshold with abortOnFail'));
+  if (noConnectionOpened(report)) lines.push(c.red(`! no connection could be opened${report.errors[0] ? `: ${report.errors[0].first}` : ''}`));
 
   const trends = trendsOf(report);
   if (trends.length > 0) {

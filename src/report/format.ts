@@ -68,8 +68,18 @@ export type Verdict = 'passed' | 'failed' | 'interrupted';
  */
 export function verdictOf(report: ReportJson): Verdict {
   if (report.interrupted) return 'interrupted';
-  if (report.aborted || report.thresholds.some((t) => !t.ok)) return 'failed';
+  if (report.aborted || report.thresholds.some((t) => !t.ok) || noConnectionOpened(report)) return 'failed';
   return 'passed';
+}
+
+/**
+ * Sessions started but not one connection opened: the run could not proceed (exit 3), whatever
+ * its thresholds said (with no traffic, `p(99) < 50ms` has nothing to fail on).
+ */
+export function noConnectionOpened(report: Pick<ReportJson, 'metrics'>): boolean {
+  const started = report.metrics['sessions_started'];
+  const connect = report.metrics['connect'];
+  return started?.type === 'counter' && started.count > 0 && !(connect?.type === 'trend' && connect.count > 0);
 }
 
 /** A one-line description of the load actually applied ("100 connections for 30s"). */

@@ -15,6 +15,7 @@ import {
   formatSeconds,
   gaugesOf,
   harnessWarning,
+  noConnectionOpened,
   trendsOf,
   verdictOf,
 } from './format.js';
@@ -94,6 +95,13 @@ function headerHtml(report: ReportJson): string {
     banners.push(
       `<div class="banner bad" data-banner="aborted">Aborted: a threshold with abortOnFail stopped the run early${
         which.length ? ` (${escapeHtml(which.join('; '))})` : ''
+      }.</div>`,
+    );
+  }
+  if (noConnectionOpened(report)) {
+    banners.push(
+      `<div class="banner bad" data-banner="no-connection">No connection could be opened: every session failed to connect${
+        report.errors[0] ? ` (${escapeHtml(report.errors[0].first)})` : ''
       }.</div>`,
     );
   }

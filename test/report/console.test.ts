@@ -51,6 +51,16 @@ describe('formatSummary', () => {
     expect(formatSummary(makeReport(), { color: false }).split('\n')[0]).toBe('chat-room  PASSED');
   });
 
+  test('a run that opened no connection is FAILED, with the reason, even with no threshold failing', () => {
+    const report = makeReport({ errorMessage: 'connection refused by ws://127.0.0.1:9/' });
+    delete report.metrics['connect'];
+    report.thresholds = [];
+    const text = formatSummary(report, { color: false });
+    expect(text.split('\n')[0]).toBe('chat-room  FAILED');
+    expect(text).toMatch(/^! no connection could be opened: connection refused by ws:\/\/127\.0\.0\.1:9\/$/m);
+    expect(formatSummary(makeReport(), { color: false })).not.toContain('no connection');
+  });
+
   test('colour only when asked: green ✓, red ✗', () => {
     const report = makeReport({ failThreshold: true });
     expect(formatSummary(report, { color: false })).not.toMatch(ANSI);

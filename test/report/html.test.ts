@@ -65,6 +65,13 @@ describe('renderReportHtml', () => {
     expect(flagged).toContain('data-banner="aborted"');
     expect(flagged).toContain('data-banner="harness-limited"');
     expect(flagged).toContain('data-status="interrupted"');
+    const unreachable = makeReport();
+    delete unreachable.metrics['connect'];
+    unreachable.thresholds = [];
+    const page = renderReportHtml(unreachable);
+    expect(page).toContain('data-banner="no-connection"');
+    expect(page).toContain('data-status="failed"');
+    expect(html).not.toContain('no-connection');
   });
 
   test('charts: HDR curves for latency and service_time and four time series', () => {
