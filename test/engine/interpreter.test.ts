@@ -101,8 +101,26 @@ function reconcile(m: Record<string, unknown>, s: RecordingServer): void {
   expect(counter(m, 'frames_received')).toBe(s.framesSent);
 }
 
-function sorted(conns: Conn[]): Conn[] {
-  return [...conns].sort((a, b) => a.index - b.index);
+type Metrics = Record<string, unknown>;
+
+/**
+ * Counter counts (`counter`) and trend sample counts (`trendCount`) by key, read into one object
+ * and compared with a single toEqual, so a failure shows every mismatch at once.
+ */
+function expectCounts(m: Metrics, counters: Record<string, number>, trends: Record<string, number> = {}): void {
+  const read = (want: Record<string, number>, get: (m: Metrics, key: string) => number): Record<string, number> =>
+    Object.fromEntries(Object.keys(want).map((key) => [key, get(m, key)]));
+  expect({ counters: read(counters, counter), trends: read(trends, trendCount) }).toEqual({ counters, trends });
+}
+
+/**
+ * The server accepted exactly n connections and each received exactly these frames, in order
+ * (given as a function: that connection's frames), checked in one toEqual; then reconcile.
+ */
+function expectEveryConnectionSaw(m: Metrics, s: RecordingServer, n: number, frames: string[] | ((c: Conn) => string[])): void {
+  const want = typeof frames === 'function' ? frames : (): string[] => frames;
+  expect({ connections: s.conns.length, frames: s.conns.map((c) => c.frames) }).toEqual({ connections: n, frames: s.conns.map(want) });
+  reconcile(m, s);
 }
 
 describe('session interpreter: loops', () => {
@@ -124,14 +142,8 @@ steps:
         - send: "o\${iter}"
 `);
     const expected = ['o0', 'i0', 'i1', 'o0', 'o1', 'i0', 'i1', 'o1', 'o2', 'i0', 'i1', 'o2'];
-    expect(server.conns).toHaveLength(2);
-    for (const c of server.conns) expect(c.frames).toEqual(expected);
-    reconcile(m, server);
-    expect(counter(m, 'frames_sent')).toBe(2 * 12);
-    expect(counter(m, 'sessions_started')).toBe(2);
-    expect(counter(m, 'sessions_completed')).toBe(2);
-    expect(counter(m, 'sessions_failed')).toBe(0);
-    expect(counter(m, 'errors')).toBe(0);
+    expectEveryConnectionSaw(m, server, 2, expected);
+    expectCounts(m, { frames_sent: 2 * 12, sessions_started: 2, sessions_completed: 2, sessions_failed: 0, errors: 0 });
     expect(result.interrupted).toBe(false);
   });
 
@@ -176,14 +188,8 @@ steps:
       expected.push(`a${a}`);
     }
     expected.push('end0');
-    expect(server.conns).toHaveLength(3);
-    for (const c of server.conns) expect(c.frames).toEqual(expected);
-    reconcile(m, server);
-    expect(trendCount(m, 'latency{name:inner}')).toBe(3 * 2 * 3 * 2);
-    expect(counter(m, 'frames_received')).toBe(3 * 12);
-    expect(counter(m, 'frames_skipped')).toBe(0);
-    expect(counter(m, 'sessions_completed')).toBe(3);
-    expect(counter(m, 'errors')).toBe(0);
+    expectEveryConnectionSaw(m, server, 3, expected);
+    expectCounts(m, { frames_received: 3 * 12, frames_skipped: 0, sessions_completed: 3, errors: 0 }, { 'latency{name:inner}': 3 * 2 * 3 * 2 });
   });
 
   it('a loop with count: 0 is refused before any connection opens (count must be a positive integer)', async () => {
@@ -231,12 +237,8 @@ steps:
         - send: "y\${iter}"
   - send: "after\${iter}"
 `);
-    for (const c of server.conns) expect(c.frames).toEqual(['before', 'x0', 'once0', 'y0', 'x1', 'once0', 'y1', 'after0']);
-    expect(server.conns).toHaveLength(2);
-    reconcile(m, server);
-    expect(counter(m, 'frames_sent')).toBe(2 * 8);
-    expect(counter(m, 'sessions_completed')).toBe(2);
-    expect(counter(m, 'errors')).toBe(0);
+    expectEveryConnectionSaw(m, server, 2, ['before', 'x0', 'once0', 'y0', 'x1', 'once0', 'y1', 'after0']);
+    expectCounts(m, { frames_sent: 2 * 8, sessions_completed: 2, errors: 0 });
   });
 
   it('a loop of sends with no expect, bounded by duration, stops by itself; frames_sent equals what the server received', async () => {
@@ -265,11 +267,7 @@ steps:
       total += c.frames.length;
     }
     reconcile(m, server);
-    expect(counter(m, 'frames_sent')).toBe(total);
-    expect(counter(m, 'frames_received')).toBe(0);
-    expect(counter(m, 'sessions_completed')).toBe(2);
-    expect(counter(m, 'sessions_interrupted')).toBe(0);
-    expect(counter(m, 'errors')).toBe(0);
+    expectCounts(m, { frames_sent: total, frames_received: 0, sessions_completed: 2, sessions_interrupted: 0, errors: 0 });
   });
 
   it('a paced loop (every) with a count runs exactly count iterations; with every + duration, duration/every of them', async () => {
@@ -305,12 +303,8 @@ steps:
 `);
     expect(elapsedMs).toBeLessThan(60_000);
     const expected = ['p0', 'p1', 'p2', 'p3', 'p4', 'e0', 'e1', 'e2', 'e3', 'd0', 'd1', 'd2', 'done'];
-    expect(server.conns).toHaveLength(2);
-    for (const c of server.conns) expect(c.frames).toEqual(expected);
-    reconcile(m, server);
-    expect(trendCount(m, 'latency{name:paced-echo}')).toBe(2 * 4);
-    expect(counter(m, 'sessions_completed')).toBe(2);
-    expect(counter(m, 'errors')).toBe(0);
+    expectEveryConnectionSaw(m, server, 2, expected);
+    expectCounts(m, { sessions_completed: 2, errors: 0 }, { 'latency{name:paced-echo}': 2 * 4 });
   });
 });
 
@@ -331,17 +325,12 @@ steps:
         - send: "b\${iter}"
   - send: after
 `);
-    expect(server.conns).toHaveLength(2);
-    for (const c of server.conns) expect(c.frames).toEqual(['start', 'a0']);
+    expectEveryConnectionSaw(m, server, 2, ['start', 'a0']);
     await vi.waitFor(() => {
       for (const c of server!.conns) expect(c.closeCode).toBe(4000);
     });
     for (const c of server.conns) expect(c.closeReason).toBe('done');
-    reconcile(m, server);
-    expect(counter(m, 'frames_sent')).toBe(4);
-    expect(counter(m, 'sessions_completed')).toBe(2);
-    expect(counter(m, 'sessions_failed')).toBe(0);
-    expect(counter(m, 'errors')).toBe(0);
+    expectCounts(m, { frames_sent: 4, sessions_completed: 2, sessions_failed: 0, errors: 0 });
   });
 
   it('a close step two loops deep, after a request/response, ends everything (inner, outer and top-level steps)', async () => {
@@ -367,16 +356,11 @@ steps:
         - send: "never-outer"
   - send: "never-top"
 `);
-    for (const c of server.conns) expect(c.frames).toEqual(['o0', 'i0']);
+    expectEveryConnectionSaw(m, server, 2, ['o0', 'i0']);
     await vi.waitFor(() => {
       for (const c of server!.conns) expect(c.closeCode).toBe(1000);
     });
-    reconcile(m, server);
-    expect(trendCount(m, 'latency{name:deep}')).toBe(2);
-    expect(counter(m, 'frames_skipped')).toBe(0);
-    expect(counter(m, 'sessions_completed')).toBe(2);
-    expect(counter(m, 'sessions_failed')).toBe(0);
-    expect(counter(m, 'errors')).toBe(0);
+    expectCounts(m, { frames_skipped: 0, sessions_completed: 2, sessions_failed: 0, errors: 0 }, { 'latency{name:deep}': 2 });
   });
 });
 
@@ -399,16 +383,12 @@ steps:
 `);
     // Failed on the frame, not on the 60 s timeout.
     expect(elapsedMs).toBeLessThan(30_000);
-    for (const c of server.conns) expect(c.frames).toEqual(['q', 'next']);
-    expect(server.conns).toHaveLength(2);
-    reconcile(m, server);
-    expect(counter(m, 'errors{kind:unexpected_frame}')).toBe(2);
-    expect(counter(m, 'errors{kind:expect_timeout}')).toBe(0);
-    expect(counter(m, 'errors')).toBe(2);
-    expect(counter(m, 'frames_skipped')).toBe(2);
-    expect(trendCount(m, 'latency{name:strict}')).toBe(0);
-    expect(counter(m, 'sessions_failed')).toBe(2);
-    expect(counter(m, 'sessions_completed')).toBe(0);
+    expectEveryConnectionSaw(m, server, 2, ['q', 'next']);
+    expectCounts(
+      m,
+      { 'errors{kind:unexpected_frame}': 2, 'errors{kind:expect_timeout}': 0, errors: 2, frames_skipped: 2, sessions_failed: 2, sessions_completed: 0 },
+      { 'latency{name:strict}': 0 },
+    );
   });
 
   it('a strict expect whose non-matching frame is already in the inbox fails at once too', async () => {
@@ -429,13 +409,8 @@ steps:
   - send: next
 `);
     expect(elapsedMs).toBeLessThan(30_000);
-    expect(server.conns.map((c) => c.frames)).toEqual([['hello', 'next']]);
-    reconcile(m, server);
-    expect(counter(m, 'errors{kind:unexpected_frame}')).toBe(1);
-    expect(counter(m, 'errors')).toBe(1);
-    expect(counter(m, 'frames_skipped')).toBe(1);
-    expect(trendCount(m, 'wait{name:pushed}')).toBe(0);
-    expect(counter(m, 'sessions_failed')).toBe(1);
+    expectEveryConnectionSaw(m, server, 1, ['hello', 'next']);
+    expectCounts(m, { 'errors{kind:unexpected_frame}': 1, errors: 1, frames_skipped: 1, sessions_failed: 1 }, { 'wait{name:pushed}': 0 });
   });
 
   it('a strict failure inside a loop: the loop goes on with the right ${iter}', async () => {
@@ -458,12 +433,8 @@ steps:
           name: ask
         - send: "after\${iter}"
 `);
-    for (const c of server.conns) expect(c.frames).toEqual(['q0', 'after0', 'q1', 'after1', 'q2', 'after2']);
-    reconcile(m, server);
-    expect(trendCount(m, 'latency{name:ask}')).toBe(2 * 2);
-    expect(counter(m, 'errors{kind:unexpected_frame}')).toBe(2);
-    expect(counter(m, 'frames_skipped')).toBe(2);
-    expect(counter(m, 'sessions_failed')).toBe(2);
+    expectEveryConnectionSaw(m, server, 2, ['q0', 'after0', 'q1', 'after1', 'q2', 'after2']);
+    expectCounts(m, { 'errors{kind:unexpected_frame}': 2, frames_skipped: 2, sessions_failed: 2 }, { 'latency{name:ask}': 2 * 2 });
   });
 
   it('an expect timeout (send+expect and lone expect) counts expect_timeout and the next step still runs', async () => {
@@ -486,15 +457,12 @@ steps:
           expect: {text: never, timeout: 150ms}
   - send: after
 `);
-    for (const c of server.conns) expect(c.frames).toEqual(['hello', 'middle', 'l0', 'l1', 'after']);
-    expect(server.conns).toHaveLength(2);
-    reconcile(m, server);
-    expect(counter(m, 'errors{kind:expect_timeout}')).toBe(2 * 4);
-    expect(counter(m, 'errors')).toBe(2 * 4);
-    expect(trendCount(m, 'latency{name:unanswered}')).toBe(0);
-    expect(trendCount(m, 'wait{name:nopush}')).toBe(0);
-    expect(counter(m, 'sessions_failed')).toBe(2);
-    expect(counter(m, 'sessions_completed')).toBe(0);
+    expectEveryConnectionSaw(m, server, 2, ['hello', 'middle', 'l0', 'l1', 'after']);
+    expectCounts(
+      m,
+      { 'errors{kind:expect_timeout}': 2 * 4, errors: 2 * 4, sessions_failed: 2, sessions_completed: 0 },
+      { 'latency{name:unanswered}': 0, 'wait{name:nopush}': 0 },
+    );
   });
 });
 
@@ -522,15 +490,8 @@ steps:
   - send: done
 `);
     expect(elapsedMs).toBeLessThan(30_000);
-    for (const c of server.conns) expect(c.frames).toEqual(['go', 'done']);
-    expect(server.conns).toHaveLength(2);
-    reconcile(m, server);
-    expect(counter(m, 'frames_received')).toBe(4);
-    expect(trendCount(m, 'wait{name:one}')).toBe(2);
-    expect(trendCount(m, 'wait{name:two}')).toBe(2);
-    expect(counter(m, 'frames_skipped')).toBe(0);
-    expect(counter(m, 'errors')).toBe(0);
-    expect(counter(m, 'sessions_completed')).toBe(2);
+    expectEveryConnectionSaw(m, server, 2, ['go', 'done']);
+    expectCounts(m, { frames_received: 4, frames_skipped: 0, errors: 0, sessions_completed: 2 }, { 'wait{name:one}': 2, 'wait{name:two}': 2 });
   });
 
   it('a reply of two frames at once: the send+expect takes the first, the next expect the second, no timeout', async () => {
@@ -558,12 +519,8 @@ steps:
   - send: done
 `);
     expect(elapsedMs).toBeLessThan(30_000);
-    for (const c of server.conns) expect(c.frames).toEqual(['go0', 'go1', 'go2', 'go3', 'go4', 'done']);
-    reconcile(m, server);
-    expect(trendCount(m, 'latency{name:req}')).toBe(10);
-    expect(trendCount(m, 'wait{name:rest}')).toBe(10);
-    expect(counter(m, 'frames_skipped')).toBe(0);
-    expect(counter(m, 'errors')).toBe(0);
+    expectEveryConnectionSaw(m, server, 2, ['go0', 'go1', 'go2', 'go3', 'go4', 'done']);
+    expectCounts(m, { frames_skipped: 0, errors: 0 }, { 'latency{name:req}': 10, 'wait{name:rest}': 10 });
   });
 
   it('captures (JSON path and regex) from a reply are sent back in the next iteration, per session', async () => {
@@ -595,20 +552,14 @@ steps:
               rx: {regex: 'token":"([^"]+)"'}
   - send: "last \${tok} \${rx} \${v}"
 `);
-    expect(server.conns).toHaveLength(3);
-    for (const c of server.conns) {
-      const i = c.index;
-      expect(c.frames).toEqual([
-        'hello',
-        `use c${i}-t1 1 0`,
-        `use c${i}-t2 2 1`,
-        `use c${i}-t3 3 2`,
-        `last c${i}-t4 c${i}-t4 v4`,
-      ]);
-    }
-    reconcile(m, server);
-    expect(counter(m, 'errors')).toBe(0);
-    expect(counter(m, 'sessions_completed')).toBe(3);
+    expectEveryConnectionSaw(m, server, 3, ({ index: i }) => [
+      'hello',
+      `use c${i}-t1 1 0`,
+      `use c${i}-t2 2 1`,
+      `use c${i}-t3 3 2`,
+      `last c${i}-t4 c${i}-t4 v4`,
+    ]);
+    expectCounts(m, { errors: 0, sessions_completed: 3 });
   });
 
   it('set defines a variable used by later sends, in and out of loops', async () => {
@@ -638,8 +589,7 @@ steps:
     }
     expect(vus.size).toBe(2);
     reconcile(m, server);
-    expect(counter(m, 'errors')).toBe(0);
-    expect(counter(m, 'sessions_completed')).toBe(2);
+    expectCounts(m, { errors: 0, sessions_completed: 2 });
   });
 
   it('set renders all its values before assigning any (docs/scenario.md "set")', async () => {
@@ -653,7 +603,6 @@ steps:
   - set: {a: new, b: "\${a}"}
   - send: "a=\${a} b=\${b}"
 `);
-    reconcile(m, server);
-    expect(server.conns.map((c) => c.frames)).toEqual([['a=new b=old']]);
+    expectEveryConnectionSaw(m, server, 1, ['a=new b=old']);
   });
 });
