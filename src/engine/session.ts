@@ -116,22 +116,24 @@ interface Cursor {
   readonly loop: LoopFrame | undefined;
 }
 
-function describeMatcher(spec: ExpectSpec, prepared: PreparedMatcher): string {
-  const p = prepared as { description?: string };
-  if (typeof p.description === 'string') return p.description;
-  const m = spec.matcher;
-  switch (m.kind) {
+/** What an expect waited for, as this session rendered it ("hello 7", not "hello ${iter}"). */
+function describeMatcher(prepared: PreparedMatcher): string {
+  switch (prepared.kind) {
     case 'text':
-      return JSON.stringify(m.template.source);
+      return clip(JSON.stringify(prepared.text));
     case 'match':
-      return `/${m.template.source}/`;
+      return clip(String(prepared.regex));
     case 'json':
-      return 'a JSON subset';
+      return `JSON ${clip(JSON.stringify(prepared.subset) ?? 'null')}`;
     case 'binary':
-      return `${m.bytes.length} binary bytes`;
+      return `${prepared.bytes.length} binary bytes`;
     default:
       return 'any frame';
   }
+}
+
+function clip(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
 }
 
 /** How a session ended; connect_failed lets the executor back off instead of spinning. */
@@ -360,7 +362,7 @@ export class Session implements TransportSink, DeadlineHolder {
     if (spec === undefined) return;
     const prepared = this.waitPrepared!;
     this.clearWait();
-    this.expectFailed('expect_timeout', `no frame matched ${describeMatcher(spec, prepared)} in ${formatMs(spec.timeoutMs)}`);
+    this.expectFailed('expect_timeout', `no frame matched ${describeMatcher(prepared)} in ${formatMs(spec.timeoutMs)}`);
     this.expectResumed(undefined);
   }
 

@@ -221,9 +221,9 @@ class LongPollTransport implements Transport {
    * Starts the poll loop and resolves once the server has accepted the session: the first
    * poll's response headers (200/204; servers should answer the poll that creates a session at
    * once, as the embedded targets do). For a server that holds that poll instead, a probe
-   * `GET {lp}/ping` goes out PROBE_AFTER_MS after the first poll is on the wire, and its answer
-   * (any status below 400) opens the session. A 4xx/5xx from either rejects with
-   * handshake_rejected; the connect timer covers both.
+   * `GET {lp}/ping` goes out PROBE_AFTER_MS after the first poll is on the wire, and any answer
+   * to it (404 from a server that has no /ping included) opens the session. A 4xx/5xx answer to
+   * the poll rejects with handshake_rejected; the connect timer covers both.
    */
   connect(): Promise<void> {
     if (this.setupError !== undefined) return Promise.reject(this.setupError);
@@ -266,10 +266,11 @@ class LongPollTransport implements Transport {
     res.resume();
     res.on('error', ignoreError);
     if (this.state !== State.Connecting) return;
-    const status = res.statusCode ?? 0;
-    this.debug?.(`< ${status} connect probe`);
-    if (status >= 400) this.failConnect('handshake_rejected', `long-poll handshake rejected with HTTP ${status} by ${this.lpUrl}`);
-    else this.markOpen();
+    // Any answer opens the session: the server is up and holds the first poll, which is all the
+    // convention (DESIGN.md) asks of it; a server without /ping answers 404 and is still right.
+    // A wrong URL or a refusing server shows on the poll itself, which rejects the handshake.
+    this.debug?.(`< ${res.statusCode ?? 0} connect probe`);
+    this.markOpen();
   };
 
   private readonly onProbeError = (err: Error): void => {
@@ -677,9 +678,15 @@ class LongPollTransport implements Transport {
   }
 }
 
+/** Keys of a one-key object that carries a binary frame as base64 ("binary as base64 objects"). */
+const BASE64_KEYS = ['base64', 'binary', 'b64'];
+
 /**
- * A poll body -> frames: a JSON array whose strings are text frames and `{"base64": "…"}`
- * objects binary frames. Returns a problem description (string) when the body is malformed.
+ * A poll body -> frames: a JSON array whose strings are text frames, whose one-key objects
+ * `{"base64": "…"}` (or `binary`, `b64`) are binary frames, and whose other values (a JSON
+ * message sent as an object, a number…) are text frames holding that value's JSON, already
+ * parsed for json matchers. Returns a problem description (string) when the body is not a JSON
+ * array: then how many frames it held is unknown.
  */
 export function parsePollBody(body: Buffer, arrivedAtMs: number): InboundFrame[] | string {
   let parsed: unknown;
@@ -694,13 +701,21 @@ export function parsePollBody(body: Buffer, arrivedAtMs: number): InboundFrame[]
     const item: unknown = parsed[i];
     if (typeof item === 'string') {
       frames[i] = { text: item, bytes: undefined, arrivedAtMs };
-    } else if (typeof item === 'object' && item !== null && typeof (item as { base64?: unknown }).base64 === 'string') {
-      frames[i] = { text: undefined, bytes: Buffer.from((item as { base64: string }).base64, 'base64'), arrivedAtMs };
-    } else {
-      return `long-poll poll body item ${i} is neither a string nor {"base64": "..."}`;
+      continue;
     }
+    const base64 = base64Of(item);
+    if (base64 !== undefined) frames[i] = { text: undefined, bytes: Buffer.from(base64, 'base64'), arrivedAtMs };
+    else frames[i] = { text: JSON.stringify(item), bytes: undefined, arrivedAtMs, jsonState: 1, json: item };
   }
   return frames;
+}
+
+function base64Of(item: unknown): string | undefined {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return undefined;
+  const keys = Object.keys(item);
+  if (keys.length !== 1 || !BASE64_KEYS.includes(keys[0]!)) return undefined;
+  const value = (item as Record<string, unknown>)[keys[0]!];
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** A request that failed at once on a reused keep-alive socket the server had already closed. */

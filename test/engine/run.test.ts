@@ -73,7 +73,7 @@ steps:
     expect(counter(m, 'errors')).toBe(0);
   });
 
-  it('a frame that never comes is an expect_timeout error with the matcher in its message', async () => {
+  it('a frame that never comes is an expect_timeout error with the matcher, as rendered, in its message', async () => {
     server = await startCountingServer(() => {});
     const source = `
 name: silent
@@ -81,14 +81,14 @@ target: ${server.url}
 load: {connections: 2}
 steps:
   - send: "hello"
-    expect: {text: "never", timeout: 300ms}
+    expect: {text: "never \${vu}", timeout: 300ms}
     name: nothing
 `;
     const { report } = await runScenario({ file: '<inline>', source, workers: 1 });
     expect(counter(report.metrics, 'errors{kind:expect_timeout}')).toBe(2);
     expect(counter(report.metrics, 'sessions_failed')).toBe(2);
     const e = report.errors.find((x) => x.kind === 'expect_timeout');
-    expect(e?.first).toContain('never');
+    expect(e?.first).toMatch(/^no frame matched "never [12]" in 300ms$/);
   });
 
   it('reports p50 within 1.5 ms of a server that answers after a fixed 20 ms, at 200 paced connections', async () => {

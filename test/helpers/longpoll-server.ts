@@ -17,6 +17,8 @@ export interface LongPollTestServerOptions {
   /** Answer the poll that creates a session at once (as the embedded targets do); default true.
    *  false holds it like any other poll, so a client must find another way to see acceptance. */
   answerFirstPollAtOnce?: boolean;
+  /** Only the two endpoints DESIGN.md names (send and poll): /ping and /close answer 404. */
+  onlySendAndPoll?: boolean;
   /** Answer every request with this status (a broken or refusing server). */
   rejectStatus?: number;
   /** Serve https with this key pair. */
@@ -159,11 +161,16 @@ export async function startLongPollServer(options: LongPollTestServerOptions = {
         }
         case 'ping':
           stats.pings++;
-          res.writeHead(204);
+          res.writeHead(options.onlySendAndPoll ? 404 : 204);
           res.end();
           return;
         case 'close':
           stats.closes++;
+          if (options.onlySendAndPoll) {
+            res.writeHead(404);
+            res.end();
+            return;
+          }
           // The client aborted its held poll before closing; answering it now would race the
           // socket's close and write bytes the client never reads, so it is dropped unanswered.
           if (s.held !== undefined) {

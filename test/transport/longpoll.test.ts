@@ -133,6 +133,19 @@ describe('long-poll transport against a convention server', () => {
     await waitFor(() => sink.frames.length === 1, 3000, 'the echo');
   });
 
+  it('opens against a server with only the send and poll endpoints (the probe gets 404), and closes from it', async () => {
+    const srv = await server({ answerFirstPollAtOnce: false, pollTimeoutMs: 20_000, onlySendAndPoll: true });
+    const sink = new RecordingSink();
+    const t = transport(options(srv.url, { handshakeTimeoutMs: 3000 }), sink);
+    await t.connect();
+    expect(srv.stats.pings).toBe(1);
+    t.send('only two endpoints', false);
+    await waitFor(() => sink.frames.length === 1, 3000, 'the echo');
+    expect(sink.frames[0]!.text).toBe('only two endpoints');
+    await t.close(1000, '');
+    expect(sink.closes.map((c) => c.code)).toEqual([1000]);
+  });
+
   it('measures a ping as an HTTP round trip', async () => {
     const srv = await server();
     const t = transport(options(srv.url), new RecordingSink());
@@ -328,7 +341,21 @@ describe('long-poll URL and body parsing', () => {
     ]);
   });
 
-  it.each([['not json'], ['{"a":1}'], ['[1]'], ['[{"b64":"x"}]']])('reports %s as malformed', (body) => {
+  it('takes the other base64 object keys, and JSON values that are not strings as JSON text frames', () => {
+    const frames = parsePollBody(Buffer.from('[{"binary":"AAH/"},{"b64":"AQ=="},{"type":"chat","n":2},7,{"base64":"AA==","x":1}]'), 5);
+    expect(typeof frames).not.toBe('string');
+    const f = frames as ReturnType<typeof parsePollBody> & unknown[];
+    expect(f).toHaveLength(5);
+    expect(f[0]).toEqual({ text: undefined, bytes: Buffer.from([0, 1, 255]), arrivedAtMs: 5 });
+    expect(f[1]).toEqual({ text: undefined, bytes: Buffer.from([1]), arrivedAtMs: 5 });
+    // A message sent as an object is a text frame with its JSON, already parsed for matchers.
+    expect(f[2]).toEqual({ text: '{"type":"chat","n":2}', bytes: undefined, arrivedAtMs: 5, jsonState: 1, json: { type: 'chat', n: 2 } });
+    expect(f[3]).toMatchObject({ text: '7', json: 7 });
+    // Two keys: a JSON message that happens to have a base64 field, not a binary frame.
+    expect(f[4]).toMatchObject({ text: '{"base64":"AA==","x":1}', bytes: undefined });
+  });
+
+  it.each([['not json'], ['{"a":1}'], ['"one"']])('reports %s as malformed (not an array: its frames cannot be counted)', (body) => {
     expect(typeof parsePollBody(Buffer.from(body), 0)).toBe('string');
   });
 });
