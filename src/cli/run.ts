@@ -1,7 +1,7 @@
 // `volley run`: flags -> RunOptions, live progress, reports on disk, exit code. Everything that
 // measures lives in the engine; this file only orchestrates and prints.
 
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { VolleyError, exitCodeFor, formatProblem } from '../errors.js';
 import type { Stripe } from '../load/stripe.js';
@@ -48,6 +48,28 @@ export interface RunCommandOptions {
 
 export function timestampForPath(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/**
+ * reports/<name>-<UTC timestamp>, with -2, -3… when that folder already exists: two runs in the
+ * same second (a CI matrix, a quick script) must not write into one folder.
+ */
+function freshReportDir(reportsDir: string, name: string): string {
+  const base = path.join(reportsDir, `${name}-${timestampForPath(new Date())}`);
+  try {
+    makeDirs(reportsDir);
+  } catch {
+    return base; // ensureWritableDir says what is wrong with it
+  }
+  for (let n = 1; ; n++) {
+    const dir = n === 1 ? base : `${base}-${n}`;
+    try {
+      mkdirSync(dir); // atomic: of two runs racing for one name, one gets EEXIST and moves on
+      return dir;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST' || n >= 1000) return dir;
+    }
+  }
 }
 
 function safeName(name: string): string {
@@ -122,7 +144,7 @@ export async function runCommand(opts: RunCommandOptions, io: CliIO): Promise<nu
     if (problem) throw new CliExit(2, problem);
   }
 
-  const runDir = path.resolve(io.cwd, opts.out ?? path.join('reports', `${safeName(scenario.name)}-${timestampForPath(new Date())}`));
+  const runDir = opts.out !== undefined ? path.resolve(io.cwd, opts.out) : freshReportDir(path.resolve(io.cwd, 'reports'), safeName(scenario.name));
   ensureWritableDir(runDir);
   if (opts.junit) ensureWritableFile('--junit', path.resolve(io.cwd, opts.junit));
   if (opts.summaryMd) ensureWritableFile('--summary-md', path.resolve(io.cwd, opts.summaryMd));
@@ -214,9 +236,12 @@ export async function runCommand(opts: RunCommandOptions, io: CliIO): Promise<nu
     const comparison = buildComparison(
       results.map((r) => ({ transport: r.transport, report: r.result.report, reportFile: path.relative(runDir, r.written.json) })),
     );
-    writeFileSync(path.join(runDir, 'comparison.json'), JSON.stringify(comparison, null, 2) + '\n');
-    writeFileSync(path.join(runDir, 'comparison.html'), renderComparisonHtml(comparison));
-    if (!opts.json) io.stdout.write(formatComparisonTable(comparison) + '\n' + `comparison: ${path.relative(io.cwd, path.join(runDir, 'comparison.html'))}\n`);
+    const comparisonJson = path.join(runDir, 'comparison.json');
+    writeFileSync(comparisonJson, JSON.stringify(comparison, null, 2) + '\n');
+    // --no-html leaves out every page, the comparison's too.
+    const comparisonHtml = opts.html ? path.join(runDir, 'comparison.html') : undefined;
+    if (comparisonHtml) writeFileSync(comparisonHtml, renderComparisonHtml(comparison));
+    if (!opts.json) io.stdout.write(formatComparisonTable(comparison) + '\n' + `comparison: ${path.relative(io.cwd, comparisonHtml ?? comparisonJson)}\n`);
   }
 
   const last = results[results.length - 1];

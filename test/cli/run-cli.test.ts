@@ -2,7 +2,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ReportJson } from '../../src/report/types.js';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { readdirSync } from 'node:fs';
+import { runCli, startCli, tempDir } from '../helpers/cli.js';
 
 function writeScenario(dir: string, name: string, body: string): string {
   const file = path.join(dir, name);
@@ -26,6 +27,39 @@ steps:
 `;
 
 describe('volley run through the command line', () => {
+  it('two runs in the same second get two report folders (reports/<name>-<time>, then -2)', async () => {
+    const dir = tempDir();
+    const file = writeScenario(dir, 'twice.yaml', 'name: twice\ntarget: builtin:echo\nload: {connections: 1}\nsteps:\n  - send: x\n    expect: {text: x}\n');
+    const [a, b] = await Promise.all([runCli(['run', file, '--quiet', '--no-html'], { cwd: dir }), runCli(['run', file, '--quiet', '--no-html'], { cwd: dir })]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const folders = readdirSync(path.join(dir, 'reports'));
+    expect(folders).toHaveLength(2);
+    for (const f of folders) {
+      expect(f).toMatch(/^twice-\d{8}T\d{6}Z(-2)?$/);
+      expect(existsSync(path.join(dir, 'reports', f, 'report.json'))).toBe(true);
+    }
+  });
+
+  it('a reader that goes away (| head) does not end the run: exit 0 and the report written', async () => {
+    const dir = tempDir();
+    const file = writeScenario(dir, 'piped.yaml', `name: piped\ntarget: builtin:echo\nload: {connections: 2, duration: 1500ms}\n${echoSteps}`);
+    const out = path.join(dir, 'out');
+    const run = startCli(['run', file, '--out', out, '--debug'], { cwd: dir });
+    // Close both pipes after the first line, as `2>&1 | head -1` would.
+    let closed = false;
+    const closeAll = (): void => {
+      if (closed) return;
+      closed = true;
+      run.child.stdout!.destroy();
+      run.child.stderr!.destroy();
+    };
+    run.child.stdout!.once('data', closeAll);
+    run.child.stderr!.once('data', closeAll);
+    const r = await run.done;
+    expect(r.code).toBe(0);
+    expect(readJson(path.join(out, 'report.json')).metrics['frames_sent']).toBeDefined();
+  });
+
   it('a passing run exits 0 and writes report.json, report.html, JUnit and a Markdown summary', async () => {
     const dir = tempDir();
     const file = writeScenario(dir, 'pass.yaml', `name: pass\ntarget: builtin:echo\nload: {connections: 4}\n${echoSteps}\nthresholds:\n  latency{name:say}: ["p(99) < 5s"]\n  errors: ["count == 0"]\n`);

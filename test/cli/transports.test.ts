@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../src/engine/coordinator.js';
@@ -34,6 +34,14 @@ describe('the same scenario over ws and long-poll', () => {
       expect(count(rep, 'errors')).toBe(0);
     }
     expect(r.stdout).toMatch(/long-poll/);
+
+    // --no-html: the comparison and the reports as JSON only.
+    const plain = path.join(dir, 'plain');
+    const r2 = await runCli(['run', file, '--transport', 'ws', '--transport', 'long-poll', '--out', plain, '--quiet', '--no-html'], { timeoutMs: 90_000 });
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(existsSync(path.join(plain, 'comparison.json'))).toBe(true);
+    expect(existsSync(path.join(plain, 'comparison.html'))).toBe(false);
+    expect(existsSync(path.join(plain, 'ws', 'report.html'))).toBe(false);
   });
 
   it('chat fan-out reaches every member over long-poll as over ws', async () => {
