@@ -1,7 +1,7 @@
 // Small, shared helpers for everything that renders a report for people: number formatting,
 // escaping, the run's verdict and the order metrics are listed in. Pure functions only.
 
-import { parseMetricKey, TREND_NAMES, COUNTER_NAMES } from '../metrics/names.js';
+import { COUNTER_NAMES, metricTypeOf, parseMetricKey, TREND_NAMES } from '../metrics/names.js';
 import type { CounterJson, GaugeJson, MetricJson, ReportJson, TrendJson } from './types.js';
 
 /** Milliseconds as the report holds them: microsecond resolution, so at most 3 decimals. */
@@ -82,6 +82,10 @@ export function noConnectionOpened(report: Pick<ReportJson, 'metrics'>): boolean
   return started?.type === 'counter' && started.count > 0 && !(connect?.type === 'trend' && connect.count > 0);
 }
 
+function plural(n: number, word: string): string {
+  return `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
+}
+
 /** A one-line description of the load actually applied ("100 connections for 30s"). */
 export function describeLoad(report: ReportJson): string {
   const load = report.load;
@@ -91,8 +95,12 @@ export function describeLoad(report: ReportJson): string {
     text = `${load.model}, stages ${load.stages.map((s) => `${formatSeconds(s.durationS)}→${s.target}${unit}`).join(', ')}`;
   } else if (load.model === 'arrival-rate') {
     text = `${load.rate ?? '?'} sessions/s for ${formatSeconds(load.durationS)}`;
+  } else if (load.iterations !== undefined && load.durationS === 0) {
+    // Bounded by iterations, not time: "3 connections × 1 session".
+    text = `${plural(load.connections ?? 0, 'connection')} × ${plural(load.iterations, 'session')}`;
   } else {
-    text = `${load.connections ?? '?'} connections for ${formatSeconds(load.durationS)}`;
+    text = `${plural(load.connections ?? 0, 'connection')} for ${formatSeconds(load.durationS)}`;
+    if (load.iterations !== undefined) text += ` (at most ${plural(load.iterations, 'session')} each)`;
   }
   if (load.maxConnections !== undefined) text += `, max ${load.maxConnections} connections`;
   if (load.segment) text += `, segment ${load.segment}`;
@@ -158,10 +166,11 @@ export function harnessWarning(report: ReportJson): string | null {
  * A threshold's actual value in the unit its expression speaks: ms for p(N)/avg/min/max/med,
  * a plain number for count and rate (rates below 1 keep 3 significant digits: 0.000123).
  */
-export function formatActual(t: { expression: string; actual: number | null }): string {
+export function formatActual(t: { metric: string; expression: string; actual: number | null }): string {
   if (t.actual === null || !Number.isFinite(t.actual)) return 'no data';
   const method = /^\s*([a-z]+)/.exec(t.expression)?.[1] ?? '';
-  if (method === 'count') return formatCount(t.actual);
+  // Gauges (active_connections) count connections: their min/max/value carry no unit.
+  if (method === 'count' || metricTypeOf(t.metric.replace(/\{.*$/, '')) === 'gauge') return formatCount(t.actual);
   if (method === 'rate') {
     return Math.abs(t.actual) < 1 && t.actual !== 0 ? String(Number(t.actual.toPrecision(3))) : formatRate(t.actual);
   }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { formatProgressLine, formatSummary, useColor } from '../../src/report/console.js';
+import { describeLoad, formatActual } from '../../src/report/format.js';
 import type { TrendJson } from '../../src/report/types.js';
 import { makeReport } from '../helpers/report-fixtures.js';
 
@@ -98,4 +99,21 @@ describe('useColor', () => {
   for (const [name, stream, env, expected] of cases) {
     test(name, () => expect(useColor(stream, env)).toBe(expected));
   }
+});
+
+describe('load and threshold wording', () => {
+  test('an iteration-bounded load says so instead of "for 0s"; a timed one keeps its duration', () => {
+    const report = makeReport({ connections: 3 });
+    report.load = { model: 'connections', connections: 3, durationS: 0, gracefulStopS: 30, iterations: 1 };
+    expect(describeLoad(report)).toBe('3 connections × 1 session');
+    report.load = { model: 'connections', connections: 1, durationS: 0, gracefulStopS: 30, iterations: 5 };
+    expect(describeLoad(report)).toBe('1 connection × 5 sessions');
+    report.load = { model: 'connections', connections: 100, durationS: 30, gracefulStopS: 30 };
+    expect(describeLoad(report)).toBe('100 connections for 30s');
+  });
+
+  test('a gauge threshold shows a count, not milliseconds', () => {
+    expect(formatActual({ metric: 'active_connections', expression: 'max <= 2', actual: 2 })).toBe('2');
+    expect(formatActual({ metric: 'latency{name:say}', expression: 'p(99) < 50ms', actual: 3.2 })).toBe('3.2 ms');
+  });
 });
