@@ -24,7 +24,8 @@ const BACKOFF_MAX_MS = 5000;
 
 export interface RunningSession {
   run(): Promise<SessionOutcome>;
-  abort(): void;
+  /** Ends the session now; `politely`: close the connection (frames in flight still counted). */
+  abort(politely?: boolean): void;
 }
 
 export interface ExecutorDeps {
@@ -81,20 +82,22 @@ export class Executor {
     this.timer = undefined;
     const graceMs = this.deps.load.gracefulStopMs;
     if (this.live.size > 0) {
-      this.graceTimer = setTimeout(() => this.abort(), graceMs);
+      // Past gracefulStop the sessions are cut, but each closes its connection politely, so the
+      // frames the server already sent still arrive and are counted.
+      this.graceTimer = setTimeout(() => this.abort(true), graceMs);
       this.graceTimer.unref?.();
     }
     this.maybeFinish();
   }
 
-  /** Cut every running session now. */
-  abort(): void {
+  /** Cut every running session now (a hard stop), or close them politely (gracefulStop is over). */
+  abort(politely = false): void {
     this.aborted = true;
     this.stopping = true;
     this.schedulingDone = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    for (const s of this.live) s.abort();
+    for (const s of this.live) s.abort(politely);
     this.maybeFinish();
   }
 

@@ -168,6 +168,8 @@ export class Session implements TransportSink, DeadlineHolder {
   private autoReplies: { prepared: PreparedMatcher; payload: Payload }[] = [];
   private closed = false;
   private aborted = false;
+  /** The abort was a hard stop: the connection is cut, not closed. */
+  private cutByAbort = false;
   private failed = false;
   /** A send met a closing connection; counted as send_failed only if the close gives no reason. */
   private endingUncounted = false;
@@ -251,14 +253,17 @@ export class Session implements TransportSink, DeadlineHolder {
       this.handleError(err);
     } finally {
       this.cancelSleep();
-      if (this.transport) {
-        if ((this.transport.isOpen || (opened && !this.closed)) && !this.aborted) {
+      const t = this.transport;
+      if (t) {
+        if (this.cutByAbort) t.destroy();
+        else if (t.isOpen || (opened && !this.closed)) {
           try {
-            await this.transport.close(1000, '');
+            // A session cut at the end of the run says so (1001, going away).
+            await (this.aborted ? t.close(1001, 'run ended') : t.close(1000, ''));
           } catch {
-            this.transport.destroy();
+            t.destroy();
           }
-        } else if (this.aborted) this.transport.destroy();
+        } else if (this.aborted) t.destroy();
       }
       unwatchDeadlines(this);
       if (opened) m.connectionClosed();
@@ -281,11 +286,19 @@ export class Session implements TransportSink, DeadlineHolder {
     return this.failed ? 'failed' : 'completed';
   }
 
-  /** Hard stop: ends the session at once (the run is over). Not counted as a failure. */
-  abort(): void {
+  /**
+   * Ends the session at once (the run is over); counted as interrupted, not as a failure.
+   * `politely` (gracefulStop has run out): its steps stop, but an open connection is closed with
+   * a close handshake (1001), so frames the server already sent still arrive and are counted
+   * (as skipped: nothing waits for them). Otherwise (a hard stop) the connection is cut.
+   */
+  abort(politely = false): void {
+    const t = this.transport;
+    // A connection still opening is cut either way: its handshake may take its whole timeout.
+    if (t && (!politely || !t.isOpen)) t.destroy();
+    if (!politely) this.cutByAbort = true;
     if (this.aborted) return;
     this.aborted = true;
-    this.transport?.destroy();
     this.cancelSleep();
     this.connectionGone();
   }

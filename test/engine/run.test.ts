@@ -162,6 +162,31 @@ steps:
     expect(counter(m, 'sessions_completed') + counter(m, 'sessions_failed') + counter(m, 'sessions_interrupted')).toBe(started);
   });
 
+  it('sessions cut at the end of gracefulStop close politely: frames the server already sent are still counted', async () => {
+    // Every frame gets three pushes and its echo: at the cut, frames are in flight both ways.
+    server = await startCountingServer((ws, data, isBinary, s) => {
+      for (let i = 0; i < 3; i++) reply(ws, s, `push ${i}`);
+      reply(ws, s, data, isBinary);
+    });
+    const source = `
+name: cut-in-flight
+target: ${server.url}
+load: {connections: 4, duration: 1s, gracefulStop: 200ms}
+steps:
+  - loop:
+      duration: 1m
+      steps:
+        - send: "m \${iter}"
+          expect: {text: "m \${iter}", timeout: 5s}
+`;
+    const { report } = await runScenario({ file: '<inline>', source, workers: 2 });
+    const m = report.metrics;
+    expect(counter(m, 'sessions_interrupted')).toBe(4);
+    expect(counter(m, 'frames_sent')).toBe(server.framesReceived);
+    expect(counter(m, 'frames_received')).toBe(server.framesSent);
+    expect(counter(m, 'errors')).toBe(0);
+  });
+
   it('a server that closes while a ping is in flight ends the session then, counted as its close (no wait for the ping timeout)', async () => {
     // autoPong off: the server never answers the ping; it closes the connection instead.
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, autoPong: false });

@@ -60,8 +60,9 @@ export async function startCountingServer(
   return state;
 }
 
-/** Sends one frame and counts it. */
+/** Sends one frame and counts it; a connection that is closing takes no more frames (ws drops them). */
 export function reply(ws: WebSocket, server: CountingServer, data: string | Buffer, binary = false): void {
+  if (ws.readyState !== ws.OPEN) return;
   server.framesSent++;
   ws.send(data, { binary });
 }
