@@ -72,7 +72,7 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
           .option('workers', { type: 'string', describe: 'worker threads (default: one per CPU)' })
           .option('target', { type: 'string', describe: 'target URL (overrides the scenario)' })
           .option('transport', { type: 'string', array: true, describe: `${TRANSPORT_NAMES.join(' | ')}; repeat to compare` })
-          .option('set', { type: 'string', array: true, describe: 'override a scenario value: key.path=value' })
+          .option('set', { type: 'string', array: true, requiresArg: true, describe: 'override a scenario value: key.path=value' })
           .option('segment', { type: 'string', describe: 'run the i-th of n equal slices of the load (i/n)' })
           .option('quiet', { type: 'boolean', default: false, describe: 'no progress, only the final summary' })
           .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON on stdout' })
@@ -135,7 +135,7 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
       (y) =>
         y
           .positional('scenario', { type: 'string', demandOption: true })
-          .option('set', { type: 'string', array: true, describe: 'override a scenario value: key.path=value' }),
+          .option('set', { type: 'string', array: true, requiresArg: true, describe: 'override a scenario value: key.path=value' }),
       (argv) => {
         setResult(import('./validate.js').then(({ validateCommand }) => validateCommand(String(argv.scenario), stringList(argv.set), io)));
       },

@@ -23,7 +23,7 @@ import { evaluateThresholds } from '../thresholds/evaluate.js';
 import { CPU_PEGGED_PERCENT, LAG_LIMIT_MS, runHealth, summariseHealth } from './health.js';
 import type { FromWorker, ToWorker, WorkerHealth, WorkerInit } from './messages.js';
 import type { RunOverrides } from './overrides.js';
-import { applyOverrides, overrideSets } from './overrides.js';
+import { applyOverrides, overrideSets, relabelFlagProblems } from './overrides.js';
 import { runSetup } from './setup.js';
 import { resolveTarget } from './targets.js';
 import { resolveTls } from '../transport/tls-options.js';
@@ -113,11 +113,14 @@ function workerScript(): string {
 
 /** Loads and validates the scenario, throwing VolleyError('INVALID_SCENARIO') with every problem. */
 export function prepareScenario(opts: Pick<RunOptions, 'file' | 'source' | 'sets' | 'env' | 'overrides'>): Scenario {
-  const sets = [...(opts.sets ?? []), ...overrideSets(opts.overrides ?? {})];
+  const userSets = opts.sets ?? [];
+  const overrides = opts.overrides ?? {};
+  const sets = [...userSets, ...overrideSets(overrides)];
   const loaded = loadScenario({ file: opts.file, source: opts.source, sets, env: opts.env ?? process.env });
   if (!loaded.ok) {
-    const first = loaded.problems[0];
-    throw new VolleyError('INVALID_SCENARIO', first ? first.message : 'invalid scenario', loaded.problems);
+    const problems = relabelFlagProblems(loaded.problems, userSets.length, overrides);
+    const first = problems[0];
+    throw new VolleyError('INVALID_SCENARIO', first ? first.message : 'invalid scenario', problems);
   }
   return applyOverrides(loaded.scenario, opts.overrides ?? {});
 }
@@ -393,8 +396,9 @@ async function execute(
         errors: aggregator.errors(),
         harness,
       };
-      if (interrupted && !aborted) report.interrupted = true;
-      if (aborted) report.aborted = true;
+      // Always present, so a pipeline can test `interrupted == false` as well as `== true`.
+      report.interrupted = interrupted && !aborted;
+      report.aborted = aborted;
       const noConnection = noConnectionOpened(report);
       const result: RunResult = {
         report,

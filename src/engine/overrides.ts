@@ -3,6 +3,7 @@
 // coordinator and on every worker, so all see the same load.
 
 import { VolleyError } from '../errors.js';
+import type { Problem } from '../errors.js';
 import { peakConnections } from '../load/plan.js';
 import type { LoadSpec, Scenario, TransportName } from '../scenario/types.js';
 
@@ -61,10 +62,28 @@ function overrideLoad(load: LoadSpec, o: RunOverrides): LoadSpec {
  * one that will run). JSON strings are valid YAML flow scalars: URLs with ':' or '#' stay intact.
  */
 export function overrideSets(o: RunOverrides): string[] {
-  const sets: string[] = [];
-  if (o.target !== undefined) sets.push(`target=${JSON.stringify(o.target)}`);
-  if (o.transport !== undefined) sets.push(`transport=${JSON.stringify(o.transport)}`);
-  return sets;
+  return overrideFlags(o).map((f) => f.set);
+}
+
+/** The flags behind overrideSets(), in the same order, so a problem names the flag given. */
+export function overrideFlags(o: RunOverrides): { flag: string; set: string }[] {
+  const flags: { flag: string; set: string }[] = [];
+  if (o.target !== undefined) flags.push({ flag: '--target', set: `target=${JSON.stringify(o.target)}` });
+  if (o.transport !== undefined) flags.push({ flag: '--transport', set: `transport=${JSON.stringify(o.transport)}` });
+  return flags;
+}
+
+/**
+ * A problem with a value that came from --target or --transport names that flag, not the
+ * `--set:N:1` it entered the scenario through (the user gave no --set).
+ */
+export function relabelFlagProblems(problems: Problem[], userSets: number, o: RunOverrides): Problem[] {
+  const flags = overrideFlags(o);
+  return problems.map((p) => {
+    if (p.file !== '--set' || !p.pos || p.pos.line <= userSets) return p;
+    const flag = flags[p.pos.line - userSets - 1];
+    return flag ? { ...p, file: flag.flag, pos: undefined, sourceLine: undefined } : p;
+  });
 }
 
 export function applyOverrides(scenario: Scenario, o: RunOverrides): Scenario {

@@ -60,8 +60,8 @@ export function mergeReports(reports: readonly ReportJson[], files: readonly str
     harness: mergeHarness(reports.map((r) => r.harness)),
     mergedFrom: [...files],
   };
-  if (reports.some((r) => r.interrupted)) merged.interrupted = true;
-  if (reports.some((r) => r.aborted)) merged.aborted = true;
+  merged.interrupted = reports.some((r) => r.interrupted === true);
+  merged.aborted = reports.some((r) => r.aborted === true);
   return merged;
 }
 

@@ -46,6 +46,9 @@ describe('bad input: one line, exit 2, nothing connects', () => {
       { args: ['run', good, '--connections', '0'], message: /--connections/ },
       { args: ['run', good, '--duration', 'soon'], message: /--duration/ },
       { args: ['run', good, '--bogus'], message: /bogus/ },
+      // A bad --target names --target (it enters the scenario as a --set the user never gave).
+      { args: ['run', good, '--target', 'notaurl'], message: /^--target: target: "notaurl" is not a valid URL/ },
+      { args: ['run', good, '--set'], message: /Not enough arguments following: set/ },
       { args: ['run', good, '--out', path.join(notAFolder, 'out')], message: /--out .*cannot write/ },
     ];
     const results = await Promise.all(cases.map((c) => runCli([...c.args, '--quiet'], { outDir: path.join(tempDir(), 'out') }).done));
