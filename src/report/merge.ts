@@ -31,6 +31,7 @@ export function mergeReports(reports: readonly ReportJson[], files: readonly str
   }
   if (reports.length === 0) throw new VolleyError('INVALID_INPUT', 'volley merge: no reports to merge');
   const shards = reports.map((report, i) => checkShard(report, files[i]!, reports[0]!, files[0]!));
+  refuseRepeats(shards);
 
   let first = shards[0]!;
   let last = shards[0]!;
@@ -96,6 +97,25 @@ function checkShard(report: ReportJson, file: string, head: ReportJson, headFile
     throw new VolleyError('INVALID_INPUT', `${file}: startedAt/endedAt are not ISO timestamps`);
   }
   return { report, file, startMs, endMs };
+}
+
+/**
+ * One shard given twice (the same file, or a copy) would count its sessions twice: refused. A
+ * shard is known by its segment and its start; two plain runs of the scenario that started at
+ * the same moment on the same host are the same run.
+ */
+function refuseRepeats(shards: readonly Shard[]): void {
+  const seen = new Map<string, string>();
+  for (const s of shards) {
+    const r = s.report;
+    const key = `${r.load?.segment ?? ''}|${r.startedAt}|${r.environment?.hostname ?? ''}`;
+    const earlier = seen.get(key);
+    if (earlier !== undefined) {
+      const what = r.load?.segment ? `shard ${r.load.segment}` : 'run';
+      throw new VolleyError('INVALID_INPUT', `${s.file}: the same ${what} as ${earlier} (started ${r.startedAt}); each shard merges once`);
+    }
+    seen.set(key, s.file);
+  }
 }
 
 function short(sha: string | undefined): string {

@@ -26,6 +26,8 @@ interface ShardSpec {
   connections?: number;
   interrupted?: boolean;
   hostname?: string;
+  /** load.segment; default 1/2 */
+  segment?: string;
 }
 
 const T0 = Date.parse('2026-01-05T10:00:00.000Z');
@@ -56,7 +58,7 @@ function shardReport(spec: ShardSpec, allSamples?: Histogram): ReportJson {
     durationS,
     transport: 'ws',
     environment: { volley: '0.1.0', node: 'v20.0.0', cpus: 2, workers: 1, hostname: spec.hostname ?? 'host-a' },
-    load: { model: 'connections', connections: spec.connections ?? 5, durationS, gracefulStopS: 5, segment: '1/2' },
+    load: { model: 'connections', connections: spec.connections ?? 5, durationS, gracefulStopS: 5, segment: spec.segment ?? '1/2' },
     metrics: agg.metrics(durationS),
     timeseries: agg.timeseries(),
     thresholds: [{ metric: 'latency', expression: 'p(99) < 1ms', actual: 2, ok: false }],
@@ -164,8 +166,8 @@ describe('mergeReports', () => {
 
   test('cpus count once per host, and add across hosts', () => {
     const a = shardReport({ startMs: T0, seconds: [second([1], 1)], hostname: 'h1' });
-    const b = shardReport({ startMs: T0, seconds: [second([1], 1)], hostname: 'h2' });
-    const c = shardReport({ startMs: T0, seconds: [second([1], 1)], hostname: 'h2' });
+    const b = shardReport({ startMs: T0 + 1, seconds: [second([1], 1)], hostname: 'h2' });
+    const c = shardReport({ startMs: T0 + 2, seconds: [second([1], 1)], hostname: 'h2' });
     const merged = mergeReports([a, b, c], ['a', 'b', 'c']);
     expect(merged.environment).toMatchObject({ cpus: 4, workers: 3, processes: 3 });
     expect(merged.environment.hostname).toBeUndefined();
@@ -192,12 +194,22 @@ describe('mergeReports', () => {
     expect(() => mergeReports([a, lp], ['a.json', 'lp.json'])).toThrow(/^lp\.json: ran over transport long-poll/);
     const damaged: ReportJson = {
       ...a,
+      startedAt: new Date(T0 + 5).toISOString(),
       metrics: { ...a.metrics, latency: { ...(a.metrics['latency'] as TrendJson), hdr: 'HISTFAAA!!' } },
     };
     expect(() => mergeReports([a, damaged], ['a.json', 'bad.json'])).toThrow(
       /^bad\.json: metric "latency" has an hdr histogram that does not decode/,
     );
     expect(() => mergeReports([], [])).toThrow(VolleyError);
+  });
+
+  test('refuses one shard given twice (it would count its sessions twice), naming both files', () => {
+    const a = shardReport({ startMs: T0, seconds: [second([1, 2], 3)] });
+    expect(() => mergeReports([a, a], ['out/s1/report.json', 'copy.json'])).toThrow(
+      /^copy\.json: the same shard 1\/2 as out\/s1\/report\.json \(started .*\); each shard merges once$/,
+    );
+    const b = shardReport({ startMs: T0 + 3, seconds: [second([4], 1)] });
+    expect(mergeReports([a, b], ['a.json', 'b.json']).metrics['frames_sent']).toBeDefined();
   });
 
   test('merging one report keeps its metrics', () => {
@@ -247,7 +259,11 @@ describe('mergeReports properties', () => {
     fc.assert(
       fc.property(shardArb, shardArb, shardArb, (sa, sb, sc) => {
         const all = newHistogram();
-        const [a, b, c] = [shardReport(sa, all), shardReport(sb, all), shardReport(sc, all)];
+        const [a, b, c] = [
+          shardReport({ ...sa, segment: '1/3' }, all),
+          shardReport({ ...sb, segment: '2/3' }, all),
+          shardReport({ ...sc, segment: '3/3' }, all),
+        ];
         const flat = mergeReports([a, b, c], ['a', 'b', 'c']);
         const left = mergeReports([mergeReports([a, b], ['a', 'b']), c], ['ab', 'c']);
         const right = mergeReports([a, mergeReports([b, c], ['b', 'c'])], ['a', 'bc']);
@@ -273,7 +289,7 @@ describe('mergeReports properties', () => {
   test('merging is commutative in everything but the order of mergedFrom', () => {
     fc.assert(
       fc.property(shardArb, shardArb, (sa, sb) => {
-        const [a, b] = [shardReport(sa), shardReport(sb)];
+        const [a, b] = [shardReport({ ...sa, segment: '1/2' }), shardReport({ ...sb, segment: '2/2' })];
         expect(essence(mergeReports([b, a], ['b', 'a']))).toEqual(essence(mergeReports([a, b], ['a', 'b'])));
       }),
       { numRuns: 15 },
