@@ -87,7 +87,17 @@ export function readReport(file: string): ReportJson {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new VolleyError('INVALID_INPUT', `${file}: not JSON (${(err as Error).message})`);
+    const message = (err as Error).message;
+    // V8 says "at position N"; a person looks for a line and a column.
+    const at = /at position (\d+)/.exec(message);
+    if (at) {
+      const offset = Number(at[1]);
+      const before = text.slice(0, offset);
+      const line = before.split('\n').length;
+      const col = offset - before.lastIndexOf('\n');
+      throw new VolleyError('INVALID_INPUT', `${file}:${line}:${col}: not JSON (${message.replace(/ in JSON at position \d+.*$/, '')})`);
+    }
+    throw new VolleyError('INVALID_INPUT', `${file}: not JSON (${message})`);
   }
   return parseReport(data, file);
 }

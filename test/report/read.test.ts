@@ -34,7 +34,8 @@ describe('readReport', () => {
 
   const cases: [string, string | null, RegExp][] = [
     ['a missing file is named as such', null, /missing\.json: cannot read report \(no such file\)/],
-    ['a file that is not JSON', '{"format": 1,', /bad\.json: not JSON \(/],
+    ['a file that is not JSON', '{"format": 1,', /bad\.json(:1:14)?: not JSON \(/],
+    ['broken JSON, at its line and column', '{\n  "format": 1,,\n}', /bad\.json:2:15: not JSON \(/],
     ['JSON that is not an object', '[1,2]', /bad\.json: not a volley report \(expected a JSON object\)/],
     ['a report without a format', '{"scenario": {}}', /bad\.json: .*no "format" key; expected format 1/],
     ['a report of a newer format', '{"format": 2}', /bad\.json: .*format 2; expected format 1/],
