@@ -81,6 +81,7 @@ export function readSource(file: string): SourceResult {
 const FRIENDLY: Record<string, (message: string, excerpt: string) => string> = {
   DUPLICATE_KEY: (_m, excerpt) => `duplicate key${excerpt ? ` "${excerpt}"` : ''}: each key may appear once in a map`,
   TAB_AS_INDENT: () => 'tab used for indentation; YAML indents with spaces',
+  MULTIPLE_DOCS: () => 'a second YAML document starts here ("---"): a scenario file holds one scenario',
   MISSING_CHAR: (m) => (/quote/i.test(m) ? 'unterminated string: missing closing quote' : lowerFirst(m)),
 };
 
