@@ -57,7 +57,9 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
     .wrap(Math.min(110, io.stdout.columns ?? 100))
     .fail((msg, err) => {
       if (err instanceof CliExit || err instanceof VolleyError) throw err;
-      throw new CliExit(2, msg ?? (err ? err.message : 'invalid arguments'));
+      // yargs may break its message over lines ("Invalid values:\n  Argument: …"): one line.
+      const text = msg ?? (err ? err.message : 'invalid arguments');
+      throw new CliExit(2, text.replace(/:?\s*\n\s*/g, ': ').trim());
     })
     .command(
       'run <scenario>',

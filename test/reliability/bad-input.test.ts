@@ -64,6 +64,14 @@ describe('bad input: one line, exit 2, nothing connects', () => {
   });
 });
 
+describe('flag errors from the argument parser', () => {
+  it('are one line too (yargs breaks "Invalid values" over two)', async () => {
+    const res = await runCli(['import', path.join(tempDir(), 'x.har'), '--timing', 'bogus']).done;
+    expect(res.code).toBe(2);
+    expect(res.stderr).toBe('volley: Invalid values: Argument: timing, Given: "bogus", Choices: "keep", "none"\n');
+  });
+});
+
 function mkdir(parent: string, name: string): string {
   const d = path.join(parent, name);
   mkdirSync(d);
