@@ -17,6 +17,12 @@ import { parseThresholdExpression } from '../thresholds/parse.js';
 import type { CliIO } from './io.js';
 import { CliExit, colorEnabled, makeDirs, waitForStop } from './io.js';
 
+/** `-o FILE` of import and record: absent or `-` means stdout (the scenario is the output; notes
+ *  and warnings go to stderr). */
+function toStdout(out: string | undefined): boolean {
+  return out === undefined || out === '' || out === '-';
+}
+
 function writeOut(flag: string, file: string, text: string): void {
   try {
     makeDirs(path.dirname(file));
@@ -100,10 +106,11 @@ export async function importCommand(
   if (!existsSync(file)) throw new CliExit(2, `${file}: no such file`);
   const { importHar } = await import('../record/import.js');
   const generated = importHar(file, { urlFilter: opts.urlFilter, timing: opts.timing });
-  if (opts.out) {
-    writeOut('-o', opts.out, generated.yaml);
+  if (toStdout(opts.out)) io.stdout.write(generated.yaml);
+  else {
+    writeOut('-o', opts.out!, generated.yaml);
     io.stderr.write(`wrote ${opts.out}\n`);
-  } else io.stdout.write(generated.yaml);
+  }
   for (const w of generated.warnings) io.stderr.write(`warning: ${w}\n`);
   if (generated.envVars.length > 0) io.stderr.write(`set these environment variables before running it: ${generated.envVars.join(', ')}\n`);
   return 0;
@@ -135,11 +142,12 @@ export async function recordCommand(
     io.stderr.write('volley: nothing was recorded: no client connected through the proxy\n');
     return 2;
   }
-  const generated = generateScenario(flows, { timing: opts.timing, origin: `recording of ${opts.upstream}` });
-  if (opts.out) {
-    writeOut('-o', opts.out, generated.yaml);
+  const generated = generateScenario(flows, { timing: opts.timing, origin: `volley record --upstream ${opts.upstream}`, kind: 'record' });
+  if (toStdout(opts.out)) io.stdout.write(generated.yaml);
+  else {
+    writeOut('-o', opts.out!, generated.yaml);
     io.stderr.write(`wrote ${opts.out} (${flows.length} connection${flows.length === 1 ? '' : 's'})\n`);
-  } else io.stdout.write(generated.yaml);
+  }
   for (const w of generated.warnings) io.stderr.write(`warning: ${w}\n`);
   if (generated.envVars.length > 0) io.stderr.write(`set these environment variables before running it: ${generated.envVars.join(', ')}\n`);
   return 0;

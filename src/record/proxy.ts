@@ -77,7 +77,7 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
       subprotocols: offered,
       startedAtMs: nowEpochMs(),
       frames: [],
-      source: `connection #${id} relayed by volley record`,
+      source: `client connection #${id}`,
     };
     const up = new WebSocket(url, offered, {
       headers: forwardedHeaders(req.rawHeaders),

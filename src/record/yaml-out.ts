@@ -13,6 +13,19 @@ export class YamlLines {
     for (const line of text.split('\n')) this.out.push(`${' '.repeat(indent)}#${line ? ` ${line}` : ''}`);
   }
 
+  /** A comment wrapped at `width` columns (words are never split). */
+  paragraph(indent: number, text: string, width = 100): void {
+    const room = Math.max(20, width - indent - 2);
+    let line = '';
+    for (const word of text.split(/\s+/).filter(Boolean)) {
+      if (line && line.length + 1 + word.length > room) {
+        this.comment(indent, line);
+        line = word;
+      } else line = line ? `${line} ${word}` : word;
+    }
+    if (line) this.comment(indent, line);
+  }
+
   blank(): void {
     this.out.push('');
   }

@@ -14,8 +14,11 @@ interface Doc {
   connect?: { headers?: Record<string, string>; subprotocols?: string[]; query?: Record<string, string> };
   load: Record<string, unknown>;
   steps: Record<string, unknown>[];
+  thresholds?: Record<string, string[]>;
 }
 const doc = (yaml: string): Doc => parse(yaml) as Doc;
+/** The YAML with wrapped comments joined into one line each, for matching their sentences. */
+const flat = (yaml: string): string => yaml.replace(/\n *# (?!  - expect:)/g, ' ');
 
 const SECRETS = [
   'cookie-secret-value-123',
@@ -79,10 +82,19 @@ describe('generateScenario from the Chrome chat export', () => {
     });
   });
 
-  it('makes a frame received after the reply a lone expect, and ends with a close', () => {
-    expect(d.steps[5]).toEqual({ expect: { json: { type: 'presence', online: ['alice', 'bob'] } }, name: 'presence' });
-    expect(d.steps[6]).toEqual({ send: { json: { type: 'leave' } }, name: 'leave' });
-    expect(d.steps[7]).toEqual({ close: { code: 1000 } });
+  it('leaves a push after the reply that shares nothing with the send as a comment, and ends with a close', () => {
+    // presence (frame 7) follows said but carries nothing of the say: awaiting it would break a
+    // replay in which it comes before the reply. It is listed, ready to paste.
+    expect(flat(generated.yaml)).toMatch(/frame 7 at \+1\.290s: received JSON, 44 B\. Not awaited: a push that does not follow from the send/);
+    expect(generated.yaml).toContain('#   - expect: { json: { type: presence, online: [ alice, bob ] } }');
+    expect(d.steps[5]).toEqual({ send: { json: { type: 'leave' } }, name: 'leave' });
+    expect(d.steps[6]).toEqual({ close: { code: 1000 } });
+    expect(d.steps).toHaveLength(7);
+  });
+
+  it('ends with an errors threshold, so a replay in which an expect timed out fails', () => {
+    expect(d.thresholds).toEqual({ errors: ['count == 0'] });
+    expect(generated.yaml).toMatch(/# Pass or fail: an expect that times out .*\n.*\n.*\nthresholds:\n  errors: \["count == 0"\]\n/);
   });
 
   it('says where every step came from', () => {
@@ -96,7 +108,7 @@ describe('generateScenario from the Chrome chat export', () => {
     expect(generated.yaml).toContain('# Another connection in this recording: log.entries[2] in chrome-chat.har.');
     expect(generated.yaml).toContain('# target: ws://127.0.0.1:5173/');
     // Only one scenario is live: the alternative is entirely comments.
-    expect(Object.keys(d)).toEqual(['name', 'target', 'connect', 'load', 'steps']);
+    expect(Object.keys(d)).toEqual(['name', 'target', 'connect', 'load', 'steps', 'thresholds']);
     const filtered = doc(importHar(fixture('chrome-chat.har'), { timing: 'keep', urlFilter: ':5173/' }).yaml);
     expect(filtered.target).toBe('ws://127.0.0.1:5173/');
     expect(filtered.connect?.query).toEqual({ token: '${env.TOKEN}' });
@@ -123,10 +135,13 @@ describe('generateScenario, one behaviour at a time', () => {
       name: 'getBalance',
     });
     expect(g.yaml).toContain('# frame 0 at +0.010s: sent JSON, 75 B; answered by frame 3 (0.005s later)');
-    expect(g.yaml).toMatch(/# frame 1 at \+0\.012s: received JSON, 50 B: came before the reply/);
+    expect(flat(g.yaml)).toMatch(/frame 1 at \+0\.012s: received JSON, 50 B\. Not awaited: it came before the reply/);
     expect(g.yaml).toContain('#   - expect: { json: { jsonrpc: "2.0", method: presence } }');
-    expect(d.steps[1]).toEqual({ expect: { json: { jsonrpc: '2.0', method: 'tick' } }, name: 'tick' });
-    expect(d.steps).toHaveLength(3);
+    // The tick after the reply shares only `jsonrpc: "2.0"` with the request: a version says
+    // nothing about this request, so it is a push, listed and not awaited.
+    expect(flat(g.yaml)).toMatch(/frame 4 at \+0\.016s: received JSON, 50 B\. Not awaited: a push that does not follow from the send/);
+    expect(d.steps[1]).toEqual({ close: { code: 1000 } });
+    expect(d.steps).toHaveLength(2);
   });
 
   it('binary frames become base64 sends and exact binary expects', () => {
@@ -185,7 +200,91 @@ describe('generateScenario, one behaviour at a time', () => {
     expect(d.steps[0]).toMatchObject({ expect: { json: { type: 'grant' }, capture: { grantId: '$.grantId' } } });
     expect(d.steps[1]).toMatchObject({ expect: { json: { type: 'started', id: 1 } } });
     expect(d.steps[2]).toMatchObject({ send: { json: { type: 'use', grantId: '${grantId}' } } });
-    expect(g.warnings.join()).toMatch(/frame 1 carries a value used later but came before the reply to frame 0/);
+    expect(g.warnings.join()).toMatch(/frame 1 carries a value used later but came before the reply to frame 0; it is awaited first, then the reply \(frame 2\)/);
+    expect(g.yaml).toContain('# frame 0 at +0.000s: sent JSON, 23 B; awaits frame 1 first (it carries a value used later), then the reply, frame 2');
+  });
+
+  const steps = (frames: Parameters<typeof flow>[0]): Record<string, unknown>[] =>
+    doc(generateScenario([flow(frames)], { timing: 'none', origin: 't' }).yaml).steps;
+  const j = (o: unknown): string => JSON.stringify(o);
+
+  it('the reply is the frame whose type answers the send (subscribed, ack, pong), not the first one', () => {
+    expect(
+      steps([
+        ['send', 0, j({ type: 'subscribe', channel: 'news' })],
+        ['receive', 1, j({ type: 'presence', count: 3 })],
+        ['receive', 2, j({ type: 'heartbeat', at: T0 })],
+        ['receive', 3, j({ type: 'subscribed', channel: 'news' })],
+        ['send', 10, j({ op: 'join', room: 'r1' })],
+        ['receive', 11, j({ op: 'presence' })],
+        ['receive', 12, j({ op: 'ack' })],
+        ['send', 20, 'ping'],
+        ['receive', 21, 'tick'],
+        ['receive', 22, 'pong'],
+      ]),
+    ).toEqual([
+      { send: { json: { type: 'subscribe', channel: 'news' } }, expect: { json: { type: 'subscribed', channel: 'news' } }, name: 'subscribe' },
+      { send: { json: { op: 'join', room: 'r1' } }, expect: { json: { op: 'ack' } }, name: 'join' },
+      { send: 'ping', expect: { text: 'pong' }, name: 'send-3' },
+      { close: { code: 1000 } },
+    ]);
+  });
+
+  it('after the reply, a frame that carries a value of the send is awaited; unrelated pushes and shared session ids are not', () => {
+    const sid = '9c1f7e2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b';
+    const g = generateScenario(
+      [flow([
+        ['send', 0, j({ op: 'subscribe', channel: 'prices', session: sid })],
+        ['receive', 1, j({ op: 'subscribed', channel: 'prices' })],
+        ['receive', 2, j({ op: 'news', headline: 'x' })],
+        ['receive', 3, j({ op: 'price', channel: 'prices', symbol: 'ACME' })],
+        ['receive', 4, j({ op: 'presence', session: sid })],
+      ])],
+      { timing: 'none', origin: 't' },
+    );
+    expect(doc(g.yaml).steps).toEqual([
+      { send: { json: { op: 'subscribe', channel: 'prices', session: sid } }, expect: { json: { op: 'subscribed', channel: 'prices' } }, name: 'subscribe' },
+      { expect: { json: { op: 'price', channel: 'prices', symbol: 'ACME' } }, name: 'price' },
+      { close: { code: 1000 } },
+    ]);
+    expect(flat(g.yaml)).toMatch(/frame 2 at \+0\.002s: received JSON, \d+ B\. Not awaited: a push that does not follow from the send/);
+    expect(g.yaml).toContain('#   - expect: { json: { op: news, headline: x } }');
+    expect(flat(g.yaml)).toMatch(/frame 4 at \+0\.004s: received JSON, \d+ B\. Not awaited: a push/);
+  });
+
+  it('a periodic push (one kind of frame at regular intervals) is never awaited, not even as the first frame after a send', () => {
+    const g = generateScenario(
+      [flow([
+        ['receive', 10, j({ type: 'welcome' })],
+        ['receive', 100, j({ type: 'heartbeat', n: 1 })],
+        ['send', 1050, j({ type: 'get', what: 'x' })],
+        ['receive', 1100, j({ type: 'heartbeat', n: 2 })],
+        ['receive', 1105, j({ type: 'data', value: 'x' })],
+        ['receive', 2100, j({ type: 'heartbeat', n: 3 })],
+        ['receive', 3100, j({ type: 'heartbeat', n: 4 })],
+      ])],
+      { timing: 'none', origin: 't' },
+    );
+    expect(doc(g.yaml).steps).toEqual([
+      { expect: { json: { type: 'welcome' } }, name: 'welcome' },
+      { send: { json: { type: 'get', what: 'x' } }, expect: { json: { type: 'data', value: 'x' } }, name: 'get' },
+      { close: { code: 1000 } },
+    ]);
+    expect(flat(g.yaml).match(/Not awaited: a periodic push \(4 frames of this kind, about every 1\.000s\); expects skip it\./g)).toHaveLength(4);
+  });
+
+  it('frames that answer a periodic send are replies, not periodic pushes; later frames before the first send are comments', () => {
+    const frames: Parameters<typeof flow>[0] = [
+      ['receive', 1, j({ type: 'hello' })],
+      ['receive', 2, j({ type: 'motd', text: 'hi' })],
+    ];
+    for (const t of [0, 1000, 2000, 3000]) frames.push(['send', 10 + t, j({ type: 'hb' })], ['receive', 12 + t, j({ type: 'beat' })]);
+    const g = generateScenario([flow(frames)], { timing: 'none', origin: 't' });
+    const d = doc(g.yaml);
+    expect(d.steps[0]).toEqual({ expect: { json: { type: 'hello' } }, name: 'hello' });
+    expect(d.steps.filter((x) => 'send' in x)).toEqual(Array(4).fill({ send: { json: { type: 'hb' } }, expect: { json: { type: 'beat' } }, name: 'hb' }));
+    expect(flat(g.yaml)).toMatch(/frame 1 at \+0\.002s: received JSON, \d+ B\. Not awaited: pushed after the first frame of the connection/);
+    expect(g.yaml).not.toContain('Not awaited: a periodic push');
   });
 
   it('a long recorded wait gets a timeout that covers it', () => {
@@ -194,10 +293,17 @@ describe('generateScenario, one behaviour at a time', () => {
   });
 
   it('keeps credentials in the origin text (a recorder upstream URL) out of the header comment', () => {
-    const g = generateScenario([flow([['send', 0, 'x']])], { timing: 'none', origin: 'recording of wss://u:pw-secret@h.test/ws?room=1&token=origin-secret-1' });
+    const g = generateScenario([flow([['send', 0, 'x']])], {
+      timing: 'none',
+      origin: 'volley record --upstream wss://u:pw-secret@h.test/ws?room=1&token=origin-secret-1',
+      kind: 'record',
+    });
     expect(g.yaml).not.toContain('origin-secret-1');
     expect(g.yaml).not.toContain('pw-secret');
-    expect(g.yaml).toContain('# Generated by `recording of wss://h.test/ws?room=1&token=REDACTED` from a test flow');
+    expect(g.yaml.split('\n')[0]).toBe('# Recorded by `volley record --upstream wss://h.test/ws?room=1&token=REDACTED` on 2025-11-25: a test flow');
+    // A URL without credentials is written as given (no trailing slash added).
+    const plain = generateScenario([flow([['send', 0, 'x']])], { timing: 'none', origin: 'volley record --upstream ws://127.0.0.1:9001', kind: 'record' });
+    expect(plain.yaml.split('\n')[0]).toBe('# Recorded by `volley record --upstream ws://127.0.0.1:9001` on 2025-11-25: a test flow');
   });
 
   it('refuses to generate from nothing', () => {

@@ -128,7 +128,7 @@ describe('startRecorder', () => {
       await c.closed;
     }
     const flows = rec.flows();
-    expect(flows.map((f) => f.source)).toEqual(['connection #1 relayed by volley record', 'connection #2 relayed by volley record']);
+    expect(flows.map((f) => f.source)).toEqual(['client connection #1', 'client connection #2']);
     expect(flows.map((f) => f.frames.map((x) => x.data))).toEqual([['one', 'one'], ['two', 'two']]);
     expect(flows[0]!.url).toBe(`${upstream.url}/`);
   });

@@ -122,3 +122,42 @@ export function startPricesServer(): Promise<TestServer> {
     { handleProtocols: (offered) => (offered.has('json') ? 'json' : false) },
   );
 }
+
+/** The kinds of frame startPushServer sends after a `subscribe`, in the order it sends them. */
+export type PushFrame = 'presence' | 'heartbeat' | 'subscribed';
+
+/** Like pushes.har (the audit's reproduction): requires subprotocol chat.v1; `auth` gets a
+ *  welcome with a fresh session id, which `subscribe` must carry back; `subscribe` is answered by
+ *  the frames `order()` names, in that order (the reply `subscribed` and two unrelated pushes,
+ *  presence and heartbeat); `ping` gets `pong`, binary frames are echoed. `order` is read per
+ *  subscribe, so one server can record in one order and be replayed in another. */
+export function startPushServer(order: () => PushFrame[]): Promise<TestServer> {
+  return startServer(
+    (ws) => {
+      const sid = `s-${randomBytes(4).toString('hex')}`;
+      ws.on('message', (data: RawData, isBinary: boolean) => {
+        if (isBinary) return ws.send(toBuffer(data), { binary: true });
+        const text = toBuffer(data).toString('utf8');
+        if (text === 'ping') return ws.send('pong');
+        let msg: { type?: string; channel?: string; sessionId?: string };
+        try {
+          msg = JSON.parse(text) as typeof msg;
+        } catch {
+          return ws.send(JSON.stringify({ type: 'error', why: 'bad json' }));
+        }
+        if (msg.type === 'auth') return ws.send(JSON.stringify({ type: 'welcome', sessionId: sid, serverTime: Date.now() }));
+        if (msg.type === 'subscribe') {
+          if (msg.sessionId !== sid) return ws.send(JSON.stringify({ type: 'error', why: `wrong session ${msg.sessionId}` }));
+          for (const kind of order()) {
+            if (kind === 'presence') ws.send(JSON.stringify({ type: 'presence', count: Math.floor(Math.random() * 10) }));
+            if (kind === 'heartbeat') ws.send(JSON.stringify({ type: 'heartbeat', at: Date.now() }));
+            if (kind === 'subscribed') ws.send(JSON.stringify({ type: 'subscribed', channel: msg.channel, id: `sub-${randomBytes(3).toString('hex')}` }));
+          }
+          return;
+        }
+        ws.send(JSON.stringify({ type: 'error', why: 'unknown' }));
+      });
+    },
+    { handleProtocols: (offered) => (offered.has('chat.v1') ? 'chat.v1' : false) },
+  );
+}

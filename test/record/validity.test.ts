@@ -35,11 +35,11 @@ function alternatives(yaml: string): string[] {
   );
 }
 
-const importable = readdirSync(dir).filter((f) => /^(chrome|firefox|binary|correlation|out-of-order)/.test(f));
+const importable = readdirSync(dir).filter((f) => /^(chrome|firefox|binary|correlation|out-of-order|pushes).*\.har$/.test(f));
 
 describe('generated scenarios load with loadScenario', () => {
   it('covers every importable fixture', () => {
-    expect(importable.sort()).toEqual(['binary.har', 'chrome-chat.har', 'correlation.har', 'firefox-prices.har', 'out-of-order.har']);
+    expect(importable.sort()).toEqual(['binary.har', 'chrome-chat.har', 'correlation.har', 'firefox-prices.har', 'out-of-order.har', 'pushes.har']);
   });
 
   it.each(importable.flatMap((f) => [[f, 'keep'], [f, 'none']] as const))('%s with --timing %s', (file, timing) => {
@@ -47,6 +47,8 @@ describe('generated scenarios load with loadScenario', () => {
     const s = load(g.yaml, `${file}.yaml`);
     expect(s.load).toMatchObject({ model: 'connections', connections: 1, iterations: 1 });
     expect(s.steps[s.steps.length - 1]).toMatchObject({ kind: 'close', code: 1000 });
+    // A replay with any error fails: the loader took the generated threshold.
+    expect(s.thresholds.map((t) => [t.metric, t.expression])).toEqual([['errors', 'count == 0']]);
     for (const alt of alternatives(g.yaml)) load(alt, `${file}.alternative.yaml`);
   });
 
