@@ -383,7 +383,11 @@ class LongPollTransport implements Transport {
       this.failOpen('protocol_error', frames);
       return;
     }
-    this.debug?.(`< 200 poll (${frames.length} frame${frames.length === 1 ? '' : 's'}, ${body.length} bytes)`);
+    if (this.debug) {
+      this.debug(`< 200 poll (${frames.length} frame${frames.length === 1 ? '' : 's'}, ${body.length} bytes)`);
+      // Each frame, as the browser's Messages tab shows it (the ws transport's format).
+      for (const f of frames) this.debug(`← ${f.text !== undefined ? f.text : `binary ${f.bytes?.length ?? 0} bytes`}`);
+    }
     // Poll again before delivering, so the server can hold the next poll while we match.
     this.startPoll();
     for (let i = 0; i < frames.length; i++) {
@@ -419,6 +423,7 @@ class LongPollTransport implements Transport {
       body = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
       bytes = body.length;
     }
+    if (this.debug) this.debug(`→ ${binary ? `binary ${bytes} bytes` : String(payload)}`);
     this.sendQueue.push({ body, bytes, binary });
     this.queuedBytes += bytes;
     if (this.sendReq === undefined) this.pumpSends();

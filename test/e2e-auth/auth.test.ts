@@ -307,4 +307,20 @@ steps:
     expect(body).toContain('> echo {"n":1}');
     expect(body).toContain('< ack echo {"n":1}');
   });
+
+  it('--debug over long-poll prints the frames both ways, as over ws', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'lp.yaml');
+    writeFileSync(file, 'name: lp-debug\ntarget: builtin:echo\ntransport: long-poll\nload: {connections: 1}\nsteps:\n  - send: "hello lp"\n    expect: {text: "hello lp"}\n  - send: {binary: "AAEC"}\n    expect: {binary: "AAEC"}\n');
+    const r = await runCli(['run', file, '--debug', '--workers', '1', '--out', path.join(dir, 'out'), '--no-html'], { timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const body = (r.stdout + r.stderr)
+      .split('\n')
+      .filter((l) => /^\+\s*\d+\.\dms /.test(l))
+      .map((l) => l.replace(/^\+\s*\d+\.\dms /, ''));
+    expect(body).toContain('→ hello lp');
+    expect(body).toContain('← hello lp');
+    expect(body).toContain('→ binary 3 bytes');
+    expect(body).toContain('← binary 3 bytes');
+  });
 });
