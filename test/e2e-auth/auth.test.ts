@@ -297,10 +297,7 @@ steps:
     );
     const r = await runCli(['run', file, '--debug', '--workers', '1', '--out', path.join(dir, 'out'), '--no-html'], { timeoutMs: 30_000 });
     expect(r.code, r.stderr).toBe(0);
-    const body = (r.stdout + r.stderr)
-      .split('\n')
-      .filter((l) => /^\+\s*\d+\.\dms /.test(l))
-      .map((l) => l.replace(/^\+\s*\d+\.\dms /, ''));
+    const body = debugLines(r);
     expect(body[0]).toBe('> GET /socket.io/?EIO=4&transport=websocket HTTP/1.1');
     expect(body).toContain('    X-Trace: abc');
     expect(body).toContain('< HTTP/1.1 101 Switching Protocols');
@@ -314,13 +311,18 @@ steps:
     writeFileSync(file, 'name: lp-debug\ntarget: builtin:echo\ntransport: long-poll\nload: {connections: 1}\nsteps:\n  - send: "hello lp"\n    expect: {text: "hello lp"}\n  - send: {binary: "AAEC"}\n    expect: {binary: "AAEC"}\n');
     const r = await runCli(['run', file, '--debug', '--workers', '1', '--out', path.join(dir, 'out'), '--no-html'], { timeoutMs: 30_000 });
     expect(r.code, r.stderr).toBe(0);
-    const body = (r.stdout + r.stderr)
-      .split('\n')
-      .filter((l) => /^\+\s*\d+\.\dms /.test(l))
-      .map((l) => l.replace(/^\+\s*\d+\.\dms /, ''));
+    const body = debugLines(r);
     expect(body).toContain('→ hello lp');
     expect(body).toContain('← hello lp');
     expect(body).toContain('→ binary 3 bytes');
     expect(body).toContain('← binary 3 bytes');
   });
 });
+
+/** The lines --debug printed, without their "+  12.3ms " time stamps. */
+function debugLines(r: { stdout: string; stderr: string }): string[] {
+  return (r.stdout + r.stderr)
+    .split('\n')
+    .filter((l) => /^\+\s*\d+\.\dms /.test(l))
+    .map((l) => l.replace(/^\+\s*\d+\.\dms /, ''));
+}
