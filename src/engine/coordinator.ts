@@ -21,6 +21,7 @@ import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
 import { evaluateThresholds } from '../thresholds/evaluate.js';
 import { CPU_PEGGED_PERCENT, LAG_LIMIT_MS, runHealth, summariseHealth } from './health.js';
+import { SHARED_SLOT_COUNT } from './messages.js';
 import type { FromWorker, ToWorker, WorkerHealth, WorkerInit } from './messages.js';
 import type { RunOverrides } from './overrides.js';
 import { applyOverrides, overrideSets, relabelFlagProblems } from './overrides.js';
@@ -246,6 +247,8 @@ async function execute(
   const errorsSeen: { kind: ErrorKind; message: string }[] = [];
   let interrupted = false;
   let aborted = false;
+  /** metric + expression of the abortOnFail thresholds that stopped the run. */
+  const abortedBy = new Set<string>();
   let warnedLimited = false;
 
   const thresholdsToWatch = scenario.thresholds.filter((t) => t.abortOnFail);
@@ -334,11 +337,14 @@ async function execute(
       if (thresholdsToWatch.length > 0 && !aborted) {
         const due = thresholdsToWatch.filter((t) => second * 1000 >= t.delayAbortEvalMs);
         if (due.length > 0) {
-          const results = evaluateThresholds(due, aggregator.metrics(second));
-          if (results.some((r) => !r.ok)) {
+          // Mid-run, a metric with no samples yet (a step that has not run so far) is not judged:
+          // only the final verdict fails a threshold for having no data.
+          const failing = evaluateThresholds(due, aggregator.metrics(second)).filter((r) => !r.ok && r.actual !== null);
+          if (failing.length > 0) {
             aborted = true;
-            const failed = results.find((r) => !r.ok)!;
-            opts.onWarning?.(`threshold ${failed.metric}: ${failed.expression} failed (actual ${failed.actual ?? 'none'}): aborting the run`);
+            for (const r of failing) abortedBy.add(`${r.metric}\u0000${r.expression}`);
+            const first = failing[0]!;
+            opts.onWarning?.(`threshold ${first.metric}: ${first.expression} failed (actual ${first.actual}): aborting the run`);
             sendAll({ type: 'stop' });
           }
         }
@@ -349,14 +355,16 @@ async function execute(
       if (finished || !states.every((s) => s.done)) return;
       finished = true;
       const endedAtEpochMs = Date.now();
-      const durationS = Math.max(0.001, (endedAtEpochMs - startedAtEpochMs) / 1000);
+      // Rounded as the report shows it, so every counter's rate is exactly count / durationS.
+      const durationS = Math.max(0.01, round2((endedAtEpochMs - startedAtEpochMs) / 1000));
       const metrics = aggregator.metrics(durationS);
       const thresholds = evaluateThresholds(scenario.thresholds, metrics);
       if (aborted) {
         for (const t of thresholds) {
           const spec = scenario.thresholds.find((s) => s.metric === t.metric && s.expression === t.expression);
           if (spec?.abortOnFail) t.abortOnFail = true;
-          if (spec?.abortOnFail && !t.ok) t.aborted = true;
+          // Only the thresholds that stopped the run (not others that fail by the end).
+          if (abortedBy.has(`${t.metric}\u0000${t.expression}`)) t.aborted = true;
         }
       }
       const perWorker = states.map((s) => summariseHealth(runHealth(s.health, s.endHealth)));
@@ -414,6 +422,9 @@ async function execute(
     };
 
     const segmentPath: Stripe[] = opts.segment ? [opts.segment] : [];
+    // One set of counters for the whole process: maxConnections and the data rows are the
+    // process's (its segment's), not split between workers in fixed shares.
+    const shared = new SharedArrayBuffer(SHARED_SLOT_COUNT * Int32Array.BYTES_PER_ELEMENT);
     for (let i = 0; i < n; i++) {
       const init: WorkerInit = {
         workerIndex: i,
@@ -427,6 +438,7 @@ async function execute(
         debug: Boolean(opts.debug) && i === 0 && (!opts.segment || opts.segment.index === 0),
         baseDir,
         setupVars,
+        shared,
       };
       const worker = new Worker(script, { workerData: init, name: `volley-worker-${i}-${randomUUID().slice(0, 4)}` });
       const state: WorkerState = { worker, index: i, ready: false, done: false, lastSecond: 0, lastActive: 0, health: [] };

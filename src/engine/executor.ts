@@ -35,6 +35,11 @@ export interface ExecutorDeps {
   /** performance.now() of the run's origin (t = 0). */
   originMs: number;
   newSession: (vu: number, startLatenessMs: number) => RunningSession;
+  /**
+   * Open-model sessions running in the whole process (every worker adds and subtracts with
+   * Atomics), checked against the process's maxConnections; without it, this executor's own.
+   */
+  liveArrivals?: { counter: Int32Array; slot: number };
 }
 
 export class Executor {
@@ -60,7 +65,10 @@ export class Executor {
     this.done = new Promise<void>((resolve) => {
       this.finish = resolve;
     });
-    this.maxLive = deps.load.model === 'arrival-rate' ? ownedCount(deps.stripePath, deps.load.maxConnections) : Infinity;
+    // The cap is the process's share of maxConnections (its segment's) when the count is shared
+    // between workers, so a worker with room is never refused because another one is full.
+    const capPath = deps.liveArrivals ? deps.stripePath.slice(0, -1) : deps.stripePath;
+    this.maxLive = deps.load.model === 'arrival-rate' ? ownedCount(capPath, deps.load.maxConnections) : Infinity;
   }
 
   /** Sessions running now (for byte flushing). */
@@ -191,18 +199,36 @@ export class Executor {
       const k = nthOwned(path, this.nextArrival);
       const at = arrivalTimeMs(load, k);
       if (at === undefined) {
+        // No arrival left: the schedule still runs to its planned end (a rate of 10/s for 3 s
+        // lasts 3 s, not until its last arrival at 2.9 s), so rates read per planned second.
+        const endMs = plannedDurationMs(load);
+        if (endMs !== undefined && t < endMs) return endMs - t;
         this.schedulingDone = true;
         return TICK_MS;
       }
       if (at > t) return Math.min(at - t, 1000);
       this.nextArrival++;
-      if (this.live.size >= this.maxLive) {
+      if (!this.takeArrivalSlot()) {
         this.deps.metrics.add('sessions_dropped');
         continue;
       }
-      void this.runOne(k + 1, Math.max(0, t - at));
+      void this.runOne(k + 1, Math.max(0, t - at)).finally(this.releaseArrivalSlot);
     }
   }
+
+  /** A place under maxConnections for one more open-model session, or false (dropped). */
+  private takeArrivalSlot(): boolean {
+    const shared = this.deps.liveArrivals;
+    if (!shared) return this.live.size < this.maxLive;
+    if (Atomics.add(shared.counter, shared.slot, 1) < this.maxLive) return true;
+    Atomics.sub(shared.counter, shared.slot, 1);
+    return false;
+  }
+
+  private readonly releaseArrivalSlot = (): void => {
+    const shared = this.deps.liveArrivals;
+    if (shared) Atomics.sub(shared.counter, shared.slot, 1);
+  };
 
   private async runOne(vu: number, startLatenessMs: number): Promise<SessionOutcome> {
     const session = this.deps.newSession(vu, startLatenessMs);

@@ -23,7 +23,18 @@ export interface WorkerInit {
   baseDir: string;
   /** Captures of the scenario's setup requests (run once by the coordinator). */
   setupVars: Record<string, string>;
+  /** Counters every worker of the process shares (SHARED_SLOTS), Atomics only. */
+  shared: SharedArrayBuffer;
 }
+
+/** Slots of WorkerInit.shared (Int32). */
+export const SHARED_SLOTS = {
+  /** Open-model sessions running in the whole process, against maxConnections. */
+  liveArrivals: 0,
+  /** The next data row, in start order across the process (order: sequential). */
+  nextDataRow: 1,
+} as const;
+export const SHARED_SLOT_COUNT = 2;
 
 export interface WorkerHealth {
   /** Event-loop delay p99 over the interval (ms). */

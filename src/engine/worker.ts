@@ -8,6 +8,7 @@ import { MetricsRegistry } from '../metrics/registry.js';
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
 import { Executor } from './executor.js';
+import { SHARED_SLOTS } from './messages.js';
 import type { FromWorker, ToWorker, WorkerHealth, WorkerInit } from './messages.js';
 import { applyOverrides, overrideSets } from './overrides.js';
 import { Session } from './session.js';
@@ -40,7 +41,9 @@ async function main(): Promise<void> {
   const env = { ...process.env, ...init.env } as NodeJS.ProcessEnv;
   const metrics = new MetricsRegistry();
   const createTransport = await loadTransportFactory(scenario.transport);
-  const feeder = createDataFeeder(scenario.data, init.stripePath);
+  const shared = new Int32Array(init.shared);
+  // The process's rows (its segment's, when sharded), handed out in start order across workers.
+  const feeder = createDataFeeder(scenario.data, init.stripePath.slice(0, -1), shared, SHARED_SLOTS.nextDataRow);
   let debugLeft = init.debug ? 1 : 0;
 
   const sessionEnv: SessionEnv = {
@@ -86,6 +89,7 @@ async function main(): Promise<void> {
       stripePath: init.stripePath,
       metrics,
       originMs,
+      liveArrivals: { counter: shared, slot: SHARED_SLOTS.liveArrivals },
       newSession: (vu, startLatenessMs) => {
         const debug = debugLeft > 0 && vu === 1 ? (line: string) => post({ type: 'debug', line }) : undefined;
         if (debug) debugLeft--;

@@ -91,7 +91,7 @@ steps:
     expect(e?.first).toMatch(/^no frame matched "never [12]" in 300ms$/);
   });
 
-  it('reports p50 within 1.5 ms of a server that answers after a fixed 20 ms, at 200 paced connections', async () => {
+  it('reports service_time p50 within 1.5 ms of a server that answers after a fixed 20 ms, at 200 paced connections', async () => {
     // setTimeout(20) holds a message 20 ms or a little more (timer granularity, the server's own
     // event loop at 2,000 messages/s): the server measures what it actually held each message,
     // and volley's p50 must be within 1.5 ms of that delay.
@@ -117,12 +117,19 @@ steps:
           name: delayed
 `;
     const { report } = await runScenario({ file: '<inline>', source });
-    const t = trend(report.metrics, 'latency{name:delayed}');
-    expect(t.count).toBe(2000);
+    const service = trend(report.metrics, 'service_time{name:delayed}');
+    const latency = trend(report.metrics, 'latency{name:delayed}');
+    expect(service.count).toBe(2000);
+    expect(latency.count).toBe(2000);
     heldMs.sort((a, b) => a - b);
     const serverDelayP50 = heldMs[Math.floor(heldMs.length / 2)]!;
     expect(serverDelayP50).toBeGreaterThanOrEqual(20);
-    expect(Math.abs(t.p50 - serverDelayP50)).toBeLessThan(1.5);
+    // service_time (from the actual send) is the server's hold plus loopback and parsing.
+    expect(Math.abs(service.p50 - serverDelayP50)).toBeLessThan(1.5);
+    // latency adds how late each paced send left (200 sends fall due in the same instants, so
+    // the last of a burst leaves a few ms late on a busy machine): never less, a little more.
+    expect(latency.p50).toBeGreaterThanOrEqual(service.p50);
+    expect(latency.p50 - serverDelayP50).toBeLessThan(5);
     expect(counter(report.metrics, 'errors')).toBe(0);
   });
 
