@@ -20,8 +20,10 @@ interface TaggedWebSocket extends WebSocket {
 const SEND_BINARY = { binary: true } as const;
 const SEND_TEXT = { binary: false } as const;
 
-/** How long a polite close may take before the socket is destroyed. */
+/** How long a polite close waits with nothing arriving before the socket is destroyed... */
 const CLOSE_GRACE_MS = 2000;
+/** ...and how long at most while frames queued before the server's close still arrive. */
+const CLOSE_MAX_MS = 10_000;
 
 function onMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
   const arrivedAtMs = performance.now();
@@ -238,9 +240,20 @@ class WsTransport implements Transport {
     // keeps its reason, so it is still counted.
     if (ws.readyState !== WebSocket.CLOSING) this.closeRequested = true;
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        ws.terminate();
-      }, CLOSE_GRACE_MS);
+      // The server's close frame comes after every frame it queued before it: while frames are
+      // still arriving the wait goes on (so none is lost uncounted), up to CLOSE_MAX_MS; a
+      // server that sends nothing for CLOSE_GRACE_MS is cut.
+      const startedAt = performance.now();
+      let lastRead = this.bytesReceived;
+      let timer: NodeJS.Timeout;
+      const check = (): void => {
+        const read = this.bytesReceived;
+        if (read > lastRead && performance.now() - startedAt < CLOSE_MAX_MS) {
+          lastRead = read;
+          timer = setTimeout(check, CLOSE_GRACE_MS);
+        } else ws.terminate();
+      };
+      timer = setTimeout(check, CLOSE_GRACE_MS);
       this.closeWaiters.push(() => {
         clearTimeout(timer);
         resolve();

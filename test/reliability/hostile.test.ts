@@ -33,7 +33,7 @@ function closeFrame(code: number, reason = ''): Buffer {
 }
 
 /** Reads the upgrade request, answers 101, then hands the socket to `then`. */
-function upgrade(socket: Socket, then: (socket: Socket) => void, onClientClose: 'answer' | 'end' = 'answer'): void {
+function upgrade(socket: Socket, then: (socket: Socket) => void, onClientClose: 'answer' | 'end' | ((socket: Socket) => void) = 'answer'): void {
   let head = '';
   const onData = (d: Buffer): void => {
     head += d.toString('latin1');
@@ -50,7 +50,8 @@ function upgrade(socket: Socket, then: (socket: Socket) => void, onClientClose: 
         const len = c[i + 1]! & 0x7f;
         if (opcode === 0x8) {
           // A server in the middle of writing a frame cannot interleave a close frame.
-          if (onClientClose === 'answer') socket.end(frame(0x8, [0x03, 0xe8]));
+          if (typeof onClientClose === 'function') onClientClose(socket);
+          else if (onClientClose === 'answer') socket.end(frame(0x8, [0x03, 0xe8]));
           else socket.end();
           return;
         }
@@ -128,6 +129,39 @@ steps:
 });
 
 describe('a scenario that never waits', () => {
+  it('a close answered slowly, after frames the server still had queued: every one of them is counted', async () => {
+    // Frames keep coming for 3 s after the client's close frame (longer than the 2 s a silent
+    // server gets), then the close answer: the client waits while frames arrive.
+    server = await startRawServer((socket) =>
+      upgrade(
+        socket,
+        () => undefined,
+        (s) => {
+          let n = 0;
+          const timer = setInterval(() => {
+            if (n < 6) s.write(frame(0x1, Buffer.from(`late ${n++}`)));
+            else {
+              clearInterval(timer);
+              s.end(frame(0x8, [0x03, 0xe8]));
+            }
+          }, 500);
+          s.on('close', () => clearInterval(timer));
+        },
+      ),
+    );
+    const source = `
+name: slow-close
+target: ${server.url}
+load: {connections: 1, iterations: 1}
+steps:
+  - send: "bye"
+`;
+    const { report } = await runScenario({ file: '<inline>', source, workers: 1 });
+    expect(counter(report, 'frames_received')).toBe(6);
+    expect(counter(report, 'frames_skipped')).toBe(6);
+    expect(counter(report, 'errors')).toBe(0);
+  }, 20_000);
+
   it('an unpaced loop with no expect still yields: the run stops on time and counts what it sent', async () => {
     let received = 0;
     server = await startRawServer((s) =>
