@@ -123,7 +123,7 @@ export function prepareScenario(opts: Pick<RunOptions, 'file' | 'source' | 'sets
     const first = problems[0];
     throw new VolleyError('INVALID_SCENARIO', first ? first.message : 'invalid scenario', problems);
   }
-  return applyOverrides(loaded.scenario, opts.overrides ?? {});
+  return applyOverrides(loaded.scenario, overrides);
 }
 
 function workerCount(scenario: Scenario, requested: number | undefined, segment: Stripe | undefined): number {
@@ -173,7 +173,6 @@ interface WorkerState {
   /** The sample of the worker's last interval: the stop, the grace period and the teardown. */
   endHealth?: WorkerHealth;
 }
-
 
 const HARD_STOP_GRACE_MS = 2000;
 

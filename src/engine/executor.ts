@@ -37,9 +37,9 @@ export interface ExecutorDeps {
   newSession: (vu: number, startLatenessMs: number) => RunningSession;
   /**
    * Open-model sessions running in the whole process (every worker adds and subtracts with
-   * Atomics), checked against the process's maxConnections; without it, this executor's own.
+   * Atomics), checked against the process's share of maxConnections.
    */
-  liveArrivals?: { counter: Int32Array; slot: number };
+  liveArrivals: { counter: Int32Array; slot: number };
 }
 
 export class Executor {
@@ -65,10 +65,10 @@ export class Executor {
     this.done = new Promise<void>((resolve) => {
       this.finish = resolve;
     });
-    // The cap is the process's share of maxConnections (its segment's) when the count is shared
-    // between workers, so a worker with room is never refused because another one is full.
-    const capPath = deps.liveArrivals ? deps.stripePath.slice(0, -1) : deps.stripePath;
-    this.maxLive = deps.load.model === 'arrival-rate' ? ownedCount(capPath, deps.load.maxConnections) : Infinity;
+    // The cap is the process's share of maxConnections (its segment's, not this worker's stripe),
+    // counted across workers, so a worker with room is never refused because another is full.
+    const processPath = deps.stripePath.slice(0, -1);
+    this.maxLive = deps.load.model === 'arrival-rate' ? ownedCount(processPath, deps.load.maxConnections) : Infinity;
   }
 
   /** Sessions running now (for byte flushing). */
@@ -218,16 +218,15 @@ export class Executor {
 
   /** A place under maxConnections for one more open-model session, or false (dropped). */
   private takeArrivalSlot(): boolean {
-    const shared = this.deps.liveArrivals;
-    if (!shared) return this.live.size < this.maxLive;
-    if (Atomics.add(shared.counter, shared.slot, 1) < this.maxLive) return true;
-    Atomics.sub(shared.counter, shared.slot, 1);
+    const { counter, slot } = this.deps.liveArrivals;
+    if (Atomics.add(counter, slot, 1) < this.maxLive) return true;
+    Atomics.sub(counter, slot, 1);
     return false;
   }
 
   private readonly releaseArrivalSlot = (): void => {
-    const shared = this.deps.liveArrivals;
-    if (shared) Atomics.sub(shared.counter, shared.slot, 1);
+    const { counter, slot } = this.deps.liveArrivals;
+    Atomics.sub(counter, slot, 1);
   };
 
   private async runOne(vu: number, startLatenessMs: number): Promise<SessionOutcome> {

@@ -170,7 +170,8 @@ export function formatActual(t: { metric: string; expression: string; actual: nu
   if (t.actual === null || !Number.isFinite(t.actual)) return 'no data';
   const method = /^\s*([a-z]+)/.exec(t.expression)?.[1] ?? '';
   // Gauges (active_connections) count connections: their min/max/value carry no unit.
-  if (method === 'count' || metricTypeOf(t.metric.replace(/\{.*$/, '')) === 'gauge') return formatCount(t.actual);
+  const name = parseMetricKey(t.metric)?.name ?? t.metric;
+  if (method === 'count' || metricTypeOf(name) === 'gauge') return formatCount(t.actual);
   if (method === 'rate') {
     return Math.abs(t.actual) < 1 && t.actual !== 0 ? String(Number(t.actual.toPrecision(3))) : formatRate(t.actual);
   }
