@@ -108,6 +108,9 @@ name: fixed-delay
 target: ${server.url}
 load: {connections: 200}
 steps:
+  # Spread the sessions over the pacing period: 200 sends due in the same instant queue behind
+  # each other on both ends, which measures the burst, not the timing this test is about.
+  - think: 0ms..100ms
   - loop:
       count: 10
       every: 100ms
@@ -126,8 +129,8 @@ steps:
     expect(serverDelayP50).toBeGreaterThanOrEqual(20);
     // service_time (from the actual send) is the server's hold plus loopback and parsing.
     expect(Math.abs(service.p50 - serverDelayP50)).toBeLessThan(1.5);
-    // latency adds how late each paced send left (200 sends fall due in the same instants, so
-    // the last of a burst leaves a few ms late on a busy machine): never less, a little more.
+    // latency adds how late each paced send left (a few ms at most on a busy machine): never
+    // less, a little more.
     expect(latency.p50).toBeGreaterThanOrEqual(service.p50);
     expect(latency.p50 - serverDelayP50).toBeLessThan(5);
     expect(counter(report.metrics, 'errors')).toBe(0);
