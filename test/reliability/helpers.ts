@@ -59,10 +59,13 @@ export async function startWsServer(hooks: WsServerHooks = {}, port = 0): Promis
     connections: 0,
     framesReceived: 0,
     framesSent: 0,
+    // Stop listening first, then cut every socket: a client reconnecting in between would
+    // otherwise land on a server whose upgrade handler is gone and hang until its own timeout.
     close: async () => {
+      const closed = new Promise<void>((r) => httpServer.close(() => r()));
       for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => wss.close(() => r()));
-      await new Promise<void>((r) => httpServer.close(() => r()));
+      wss.close();
+      await closed;
     },
   };
   wss.on('connection', (ws, req) => {
@@ -93,8 +96,9 @@ export async function startRawServer(onSocket: (socket: Socket) => void): Promis
     framesReceived: 0,
     framesSent: 0,
     close: async () => {
+      const closed = new Promise<void>((r) => server.close(() => r()));
       for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
+      await closed;
     },
   };
   server.on('connection', (s) => {
