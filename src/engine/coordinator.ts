@@ -21,7 +21,7 @@ import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
 import { evaluateThresholds } from '../thresholds/evaluate.js';
 import { CPU_PEGGED_PERCENT, LAG_LIMIT_MS, runHealth, summariseHealth } from './health.js';
-import { SHARED_SLOT_COUNT } from './messages.js';
+import { SHARED_SLOTS, liveArrivalsOf, sharedSlotCount } from './messages.js';
 import type { FromWorker, ToWorker, WorkerHealth, WorkerInit } from './messages.js';
 import type { RunOverrides } from './overrides.js';
 import { applyOverrides, overrideSets, relabelFlagProblems } from './overrides.js';
@@ -275,10 +275,18 @@ async function execute(
       },
     );
 
+    // One set of counters for the whole process: maxConnections and the data rows are the
+    // process's (its segment's), not split between workers in fixed shares.
+    const shared = new SharedArrayBuffer(sharedSlotCount(n) * Int32Array.BYTES_PER_ELEMENT);
+    const sharedCounters = new Int32Array(shared);
+
     const workerFailures: WorkerFailure[] = [];
     const workerDied = (state: WorkerState, why: string): void => {
       if (state.done) return;
       state.done = true;
+      // Its open-model sessions died with it: give their places under maxConnections back.
+      const held = Atomics.exchange(sharedCounters, liveArrivalsOf(state.index), 0);
+      Atomics.sub(sharedCounters, SHARED_SLOTS.liveArrivals, held);
       const message = why.split('\n')[0]!;
       const failure: WorkerFailure = {
         worker: state.index,
@@ -421,9 +429,6 @@ async function execute(
     };
 
     const segmentPath: Stripe[] = opts.segment ? [opts.segment] : [];
-    // One set of counters for the whole process: maxConnections and the data rows are the
-    // process's (its segment's), not split between workers in fixed shares.
-    const shared = new SharedArrayBuffer(SHARED_SLOT_COUNT * Int32Array.BYTES_PER_ELEMENT);
     for (let i = 0; i < n; i++) {
       const init: WorkerInit = {
         workerIndex: i,

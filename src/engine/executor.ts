@@ -39,7 +39,8 @@ export interface ExecutorDeps {
    * Open-model sessions running in the whole process (every worker adds and subtracts with
    * Atomics), checked against the process's share of maxConnections.
    */
-  liveArrivals: { counter: Int32Array; slot: number };
+  /** The process's count of running open-model sessions (slot) and this worker's share (ownSlot). */
+  liveArrivals: { counter: Int32Array; slot: number; ownSlot: number };
 }
 
 export class Executor {
@@ -218,14 +219,18 @@ export class Executor {
 
   /** A place under maxConnections for one more open-model session, or false (dropped). */
   private takeArrivalSlot(): boolean {
-    const { counter, slot } = this.deps.liveArrivals;
-    if (Atomics.add(counter, slot, 1) < this.maxLive) return true;
-    Atomics.sub(counter, slot, 1);
-    return false;
+    const { counter, slot, ownSlot } = this.deps.liveArrivals;
+    if (Atomics.add(counter, slot, 1) >= this.maxLive) {
+      Atomics.sub(counter, slot, 1);
+      return false;
+    }
+    Atomics.add(counter, ownSlot, 1);
+    return true;
   }
 
   private readonly releaseArrivalSlot = (): void => {
-    const { counter, slot } = this.deps.liveArrivals;
+    const { counter, slot, ownSlot } = this.deps.liveArrivals;
+    Atomics.sub(counter, ownSlot, 1);
     Atomics.sub(counter, slot, 1);
   };
 

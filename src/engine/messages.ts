@@ -27,14 +27,25 @@ export interface WorkerInit {
   shared: SharedArrayBuffer;
 }
 
-/** Slots of WorkerInit.shared (Int32). */
+/** Slots of WorkerInit.shared (Int32); then one liveArrivalsOf slot per worker. */
 export const SHARED_SLOTS = {
   /** Open-model sessions running in the whole process, against maxConnections. */
   liveArrivals: 0,
   /** The next data row, in start order across the process (order: sequential). */
   nextDataRow: 1,
 } as const;
-export const SHARED_SLOT_COUNT = 2;
+
+/**
+ * Worker i's own share of liveArrivals, kept beside the total so that the coordinator can give
+ * a dead worker's places back (a dead thread never releases them itself).
+ */
+export function liveArrivalsOf(workerIndex: number): number {
+  return 2 + workerIndex;
+}
+
+export function sharedSlotCount(workers: number): number {
+  return 2 + workers;
+}
 
 export interface WorkerHealth {
   /** Event-loop delay p99 over the interval (ms). */

@@ -8,7 +8,7 @@ import { MetricsRegistry } from '../metrics/registry.js';
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
 import { Executor } from './executor.js';
-import { SHARED_SLOTS } from './messages.js';
+import { SHARED_SLOTS, liveArrivalsOf } from './messages.js';
 import type { FromWorker, ToWorker, WorkerHealth, WorkerInit } from './messages.js';
 import { applyOverrides, overrideSets } from './overrides.js';
 import { Session } from './session.js';
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
       stripePath: init.stripePath,
       metrics,
       originMs,
-      liveArrivals: { counter: shared, slot: SHARED_SLOTS.liveArrivals },
+      liveArrivals: { counter: shared, slot: SHARED_SLOTS.liveArrivals, ownSlot: liveArrivalsOf(init.workerIndex) },
       newSession: (vu, startLatenessMs) => {
         const debug = debugLeft > 0 && vu === 1 ? (line: string) => post({ type: 'debug', line }) : undefined;
         if (debug) debugLeft--;

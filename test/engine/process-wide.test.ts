@@ -76,6 +76,48 @@ steps:
     expect(counter(report, 'sessions_dropped')).toBe(5);
   });
 
+  it('a worker that dies gives its places under maxConnections back to the others', async () => {
+    // Sessions of 700 ms arriving every 100 ms, cap 2: the cap is always full. Worker 1 dies at
+    // 1.1 s holding one or two of the places; worker 0 alone must fill both again afterwards.
+    const opened: number[] = [];
+    const closed: number[] = [];
+    const httpServer = http.createServer();
+    const wss = new WebSocketServer({ server: httpServer });
+    await new Promise<void>((r) => httpServer.listen(0, '127.0.0.1', r));
+    wss.on('connection', (ws) => {
+      opened.push(performance.now());
+      ws.on('close', () => closed.push(performance.now()));
+    });
+    server = {
+      url: `ws://127.0.0.1:${(httpServer.address() as AddressInfo).port}/`,
+      frames: [],
+      maxOpen: 0,
+      close: async () => {
+        for (const c of wss.clients) c.terminate();
+        await new Promise<void>((r) => wss.close(() => r()));
+        await new Promise<void>((r) => httpServer.close(() => r()));
+      },
+    };
+    const source = `
+name: dead-worker-cap
+target: ${server.url}
+load: {model: arrival-rate, rate: 10, duration: 3500ms, maxConnections: 2, gracefulStop: 2s}
+steps:
+  - think: 700ms
+`;
+    const { report } = await runScenario({ file: '<inline>', source, workers: 2, env: { VOLLEY_FAULT: 'worker-throw:1:1100' } });
+    expect(counter(report, 'errors{kind:worker_died}')).toBe(1);
+    // Open connections at each opening from 1.8 s on (the dead worker's sockets long gone).
+    const from = opened[0]! + 1800;
+    let most = 0;
+    for (const t of opened) {
+      if (t < from) continue;
+      const open = opened.filter((o) => o <= t).length - closed.filter((c) => c <= t).length;
+      most = Math.max(most, open);
+    }
+    expect(most).toBe(2);
+  });
+
   it('order: sequential hands every CSV row out once before any repeats', async () => {
     server = await startServer();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'volley-rows-'));
