@@ -39,6 +39,7 @@ import {
   looksLikeCredential,
 } from './volatile.js';
 import { YamlLines } from './yaml-out.js';
+import { plural } from '../text.js';
 
 export interface GenerateOptions {
   timing: 'keep' | 'none';
@@ -796,10 +797,6 @@ function redactUrls(text: string): string {
       return raw;
     }
   });
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 function seconds(ms: number): string {

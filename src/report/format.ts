@@ -3,6 +3,7 @@
 
 import { COUNTER_NAMES, metricTypeOf, parseMetricKey, TREND_NAMES } from '../metrics/names.js';
 import type { CounterJson, GaugeJson, MetricJson, ReportJson, TrendJson } from './types.js';
+import { plural } from '../text.js';
 
 /** Milliseconds as the report holds them: microsecond resolution, so at most 3 decimals. */
 export function formatMs(valueMs: number | null | undefined): string {
@@ -80,10 +81,6 @@ export function noConnectionOpened(report: Pick<ReportJson, 'metrics'>): boolean
   const started = report.metrics['sessions_started'];
   const connect = report.metrics['connect'];
   return started?.type === 'counter' && started.count > 0 && !(connect?.type === 'trend' && connect.count > 0);
-}
-
-function plural(n: number, word: string): string {
-  return `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** A one-line description of the load actually applied ("100 connections for 30s"). */

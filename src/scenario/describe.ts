@@ -4,15 +4,12 @@
 import { formatProblem, type Problem } from '../errors.js';
 import { formatDuration } from './duration.js';
 import type { LoadSpec, Scenario, Step } from './types.js';
+import { plural } from '../text.js';
 
 function countSteps(steps: readonly Step[]): number {
   let n = 0;
   for (const s of steps) n += 1 + (s.kind === 'loop' ? countSteps(s.steps) : 0);
   return n;
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 export function describeLoad(load: LoadSpec): string {
