@@ -82,7 +82,7 @@ export function frameJson(frame: InboundFrame): unknown | undefined {
   if (frame.value !== undefined) return frame.value;
   if (frame.jsonState === 1) return frame.json;
   if (frame.jsonState === 2) return undefined;
-  const text = frame.text;
+  const text = frame.text ?? binaryAsText(frame);
   if (text === undefined) {
     frame.jsonState = 2;
     return undefined;
@@ -97,13 +97,34 @@ export function frameJson(frame: InboundFrame): unknown | undefined {
   }
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A binary frame's bytes as text, when they are valid UTF-8. Text matchers read binary frames
+ * too: a `ws` server that echoes the Buffer it received (`ws.send(data)`) answers a text frame
+ * with a binary one, and users expect `text: hello` to match it. Decoded once per frame, and
+ * only when a text matcher looks at a binary frame.
+ */
+function binaryAsText(frame: InboundFrame): string | undefined {
+  if (frame.utf8State === 1) return frame.utf8;
+  if (frame.utf8State === 2 || frame.bytes === undefined) return undefined;
+  try {
+    frame.utf8 = utf8.decode(frame.bytes);
+    frame.utf8State = 1;
+    return frame.utf8;
+  } catch {
+    frame.utf8State = 2;
+    return undefined;
+  }
+}
+
 /** The frame's text for text and regex matching (Socket.IO: a string argument, else its JSON). */
 function frameText(frame: InboundFrame): string | undefined {
   if (frame.value !== undefined) {
     if (typeof frame.value === 'string') return frame.value;
     return frame.text ?? JSON.stringify(frame.value);
   }
-  return frame.text;
+  return frame.text ?? binaryAsText(frame);
 }
 
 export function matchFrame(p: PreparedMatcher, frame: InboundFrame): boolean {
@@ -112,7 +133,9 @@ export function matchFrame(p: PreparedMatcher, frame: InboundFrame): boolean {
       return true;
     case 'text':
       if (frame.value !== undefined) return frame.value === p.text;
-      return frame.text === p.text;
+      if (frame.text !== undefined) return frame.text === p.text;
+      // Binary: only bytes of the same length can be the same text; skip the decode otherwise.
+      return frame.bytes !== undefined && frame.bytes.length >= p.text.length && binaryAsText(frame) === p.text;
     case 'match': {
       const text = frameText(frame);
       return text !== undefined && p.regex.test(text);

@@ -19,6 +19,10 @@ export interface InboundFrame {
    *  1 = parsed into `json`, 2 = not JSON). Hot path: parse at most once per frame. */
   jsonState?: 0 | 1 | 2;
   json?: unknown;
+  /** A binary frame's bytes read as UTF-8 for text matchers, decoded at most once (0 = not tried,
+   *  1 = valid UTF-8 in `utf8`, 2 = not UTF-8). */
+  utf8State?: 0 | 1 | 2;
+  utf8?: string;
 }
 
 export interface CloseInfo {
