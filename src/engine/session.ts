@@ -461,7 +461,9 @@ export class Session implements TransportSink, DeadlineHolder {
     const every = step.everyMs;
     if (every !== undefined && every > 0) {
       const intended = loop.startMs + i * every;
-      if (step.durationMs !== undefined && intended - loop.startMs >= step.durationMs) return LOOP_ENDS;
+      // i * every, not intended - startMs: the subtraction of fractional times reads 999.99… for a
+      // 1 s loop at 100 ms and ran an 11th iteration.
+      if (step.durationMs !== undefined && i * every >= step.durationMs) return LOOP_ENDS;
       if (loop.pausedBefore !== i) {
         const delay = intended - performance.now();
         if (delay > 0) {
@@ -602,11 +604,14 @@ export class Session implements TransportSink, DeadlineHolder {
       case FOR_PUSH:
         if (frame) {
           const plan = this.pendingPlan!;
+          // wait: how long this session waited for the push; with latencyFrom, also the push's
+          // delivery latency from the sender's timestamp in the frame.
+          plan.wait.recordMs(frame.arrivedAtMs - this.pendingStartMs);
           if (spec.latencyFrom) {
             const sentAtEpochMs = readLatencyFrom(spec.latencyFrom.path, frame);
             if (sentAtEpochMs !== undefined) plan.latency.recordMs(performance.timeOrigin + frame.arrivedAtMs - sentAtEpochMs);
             else this.metrics.error('capture_failed', `latencyFrom ${spec.latencyFrom.source} found no timestamp in ${preview(frame)}`);
-          } else plan.wait.recordMs(frame.arrivedAtMs - this.pendingStartMs);
+          }
         }
         break;
       case FOR_PROMISE: {
@@ -713,6 +718,9 @@ export class Session implements TransportSink, DeadlineHolder {
   private tryAutoReply(frame: InboundFrame): boolean {
     for (const rule of this.autoReplies) {
       if (matchFrame(rule.prepared, frame)) {
+        // A heartbeat that arrives while the connection closes gets no answer, and that is no
+        // failure: nothing in the scenario waited on it.
+        if (!this.transport!.isOpen) return true;
         try {
           this.sendPayload(rule.payload);
         } catch (err) {

@@ -124,6 +124,25 @@ function expectEveryConnectionSaw(m: Metrics, s: RecordingServer, n: number, fra
 }
 
 describe('session interpreter: loops', () => {
+  it('a paced loop with a duration runs exactly duration / every iterations, whatever its start time', async () => {
+    // 500ms / 50ms = 10. Start times with fractions of a millisecond made (start + 500) - start
+    // read 499.99…, and about one session in five ran an 11th iteration.
+    server = await startRecordingServer();
+    const { m } = await run(`
+name: paced-duration
+target: ${server.url}
+load: {connections: 30}
+steps:
+  - think: 0ms..40ms
+  - loop:
+      duration: 500ms
+      every: 50ms
+      steps:
+        - send: "i\${iter}"
+`);
+    expectEveryConnectionSaw(m, server, 30, Array.from({ length: 10 }, (_, i) => `i${i}`));
+  });
+
   it('nested loops: ${iter} is the inner value inside the inner loop and the outer value again after it', async () => {
     server = await startRecordingServer();
     const { m, result } = await run(`
@@ -309,6 +328,24 @@ steps:
 });
 
 describe('session interpreter: close', () => {
+  it('a heartbeat that arrives while the session closes is left unanswered, and that is no error', async () => {
+    // The server pings right after "last"; the client is already in its close step when the ping
+    // arrives, so the auto reply meets a closing connection (counted as send_failed before).
+    server = await startRecordingServer({ onFrame: (_c, text, send) => text === 'last' && send('PING') });
+    const { m } = await run(`
+name: ping-at-close
+target: ${server.url}
+load: {connections: 4, iterations: 3}
+autoReply:
+  - text: PING
+    send: PONG
+steps:
+  - send: last
+  - close: {code: 1000}
+`);
+    expectCounts(m, { sessions_completed: 12, sessions_failed: 0, errors: 0, frames_sent: 12 });
+  });
+
   it('a close step inside a loop ends the session: nothing after it is sent, the session completed, no errors', async () => {
     server = await startRecordingServer();
     const { m } = await run(`
