@@ -560,6 +560,30 @@ steps:
     expectCounts(m, { frames_skipped: 0, errors: 0 }, { 'latency{name:req}': 10, 'wait{name:rest}': 10 });
   });
 
+  it('a lone expect with latencyFrom records the wait for the push and its delivery latency', async () => {
+    // The push leaves 40 ms after "go", stamped when it leaves: the session waited >= 40 ms for
+    // it (wait{name}), and it was delivered in much less than that (latency{name}).
+    server = await startRecordingServer({
+      onFrame: (_c, text, send) => {
+        if (text === 'go') setTimeout(() => send(JSON.stringify({ type: 'tick', sentAt: performance.timeOrigin + performance.now() })), 40);
+      },
+    });
+    const { m } = await run(`
+name: push-latency
+target: ${server.url}
+load: {connections: 3}
+steps:
+  - send: go
+  - expect: {json: {type: tick}, latencyFrom: $.sentAt, timeout: 5s}
+    name: fanout
+`);
+    expectCounts(m, { errors: 0 }, { 'latency{name:fanout}': 3, 'wait{name:fanout}': 3 });
+    // Each session's latency is less than its own wait by about 40 ms, so the minima compare so.
+    const trendOf = (key: string): { min: number } => m[key] as { min: number };
+    expect(trendOf('wait{name:fanout}').min).toBeGreaterThanOrEqual(35);
+    expect(trendOf('latency{name:fanout}').min).toBeLessThan(trendOf('wait{name:fanout}').min);
+  });
+
   it('captures (JSON path and regex) from a reply are sent back in the next iteration, per session', async () => {
     // Each reply carries a token unique to the connection and to the reply's position in it.
     server = await startRecordingServer({
