@@ -91,7 +91,10 @@ steps:
     expect(e?.first).toMatch(/^no frame matched "never [12]" in 300ms$/);
   });
 
-  it('reports service_time p50 within 1.5 ms of a server that answers after a fixed 20 ms, at 200 paced connections', async () => {
+  // One retry: the bound is about volley's accuracy, and on a machine that something else loads
+  // both processes get preempted for milliseconds at random (seen at 4-6 ms while other test
+  // jobs ran). A systematic error fails every attempt.
+  it('reports service_time p50 within 1.5 ms of a server that answers after a fixed 20 ms, at 200 paced connections', { retry: 1 }, async () => {
     // setTimeout(20) holds a message 20 ms or a little more (timer granularity, the server's own
     // event loop at 2,000 messages/s): the server measures what it actually held each message,
     // and volley's p50 must be within 1.5 ms of that delay.
