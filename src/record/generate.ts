@@ -35,10 +35,14 @@ import {
   envNameFor,
   isSecretHeader,
   isSecretKey,
+  isSecretQueryParam,
   isVolatile,
+  isVolatileString,
   looksLikeCredential,
+  redactUrls,
+  subprotocolCredential,
 } from './volatile.js';
-import { YamlLines } from './yaml-out.js';
+import { YamlLines, flowText } from './yaml-out.js';
 import { plural } from '../text.js';
 
 export interface GenerateOptions {
@@ -96,7 +100,8 @@ export function generateScenario(flows: ObservedFlow[], opts: GenerateOptions): 
   if (others.length > 0) {
     warnings.push(
       `${flows.length} WebSocket connections recorded; the scenario replays ${flows[mainIndex]!.source}, ` +
-        `the other ${others.length} follow it as commented-out scenarios (or pick one with --url-filter)`,
+        `the other ${others.length} follow it as commented-out scenarios ` +
+        (opts.kind === 'record' ? '(to record only one, connect only that client through the proxy)' : '(or pick one with --url-filter)'),
     );
   }
   for (const flow of others) {
@@ -137,6 +142,7 @@ type Role =
   | 'captured' // carries a value a later send needs: always awaited
   | 'before-reply' // recorded before the reply: the reply's expect skips it
   | 'unrelated' // after the reply but shares nothing with the send: an independent push
+  | 'other-request' // after the reply, carries the id of an earlier send (already answered)
   | 'after-first' // before the first send, after the first frame: an independent push
   | 'periodic'; // one kind of frame at regular intervals: a heartbeat
 
@@ -153,6 +159,22 @@ interface WrittenFlow {
   warnings: string[];
 }
 
+/** A received value a later send may carry back. */
+interface Candidate {
+  view: FrameView;
+  /** Where in the frame's JSON; undefined for a token in a text frame. */
+  path?: (string | number)[];
+  /** Name suggestion for the variable (the JSON key, or the word before a text token). */
+  key: string;
+  /** Chosen because a later send may echo it (whole tokens only), not by its look. */
+  echo: boolean;
+  /** Text frames: offset of the token in the frame's text. */
+  at?: number;
+}
+
+/** A run of characters that ids, tokens and numbers are made of; dots only inside. */
+const TOKEN_RE = /[A-Za-z0-9_\-+/=~]+(?:\.[A-Za-z0-9_\-+/=~]+)*/g;
+
 const DROP = Symbol('drop');
 type Dropped = typeof DROP;
 
@@ -163,13 +185,16 @@ class FlowWriter {
   private readonly warnings: string[] = [];
   private readonly envVars = new Set<string>();
   private readonly envByKey = new Map<string, string>(); // "header:cookie" -> COOKIE
-  /** Volatile strings received so far -> where they were (for captures). */
-  private readonly candidates = new Map<string, { view: FrameView; path: (string | number)[]; key: string }>();
+  /** Values received so far that a later send may carry back -> where they were (for captures). */
+  private readonly candidates = new Map<string, Candidate>();
+  /** Tokens and JSON values the client has sent so far: a value it sent first is its own, not
+   *  the server's, so it is no capture candidate when the server repeats it. */
+  private readonly sentTokens = new Set<string>();
   /** Captured value -> variable name, in effect after its frame. */
   private readonly varsByValue = new Map<string, string>();
   private readonly usedVarNames = new Set<string>();
-  /** Frame index -> captures taken from that frame (var -> JSON path). */
-  private readonly capturesByFrame = new Map<number, Record<string, string>>();
+  /** Frame index -> captures taken from that frame (var -> the candidate it captures). */
+  private readonly capturesByFrame = new Map<number, Map<string, Candidate>>();
   private sendCount = 0;
 
   constructor(flow: ObservedFlow, opts: GenerateOptions, isMain: boolean) {
@@ -188,14 +213,34 @@ class FlowWriter {
     const y = new YamlLines();
     const { target, query } = this.targetAndQuery();
     const headers = this.headers();
+    const subprotocols = this.subprotocols();
     this.header(y, target, views);
+    if (isSocketIo(this.flow)) {
+      this.warnings.push(
+        `${this.flow.source} is a Socket.IO connection (Engine.IO frames such as 0{"sid":…}, 40, 42[…]): replayed as raw ` +
+          'WebSocket frames it cannot pass (the server gives new session ids). Write a `transport: socket.io` scenario with ' +
+          'emit / expect {event} steps instead (docs/socketio.md); the steps below show what the app emitted and received',
+      );
+      y.blank();
+      y.paragraph(0,
+        'WARNING: this is a Socket.IO connection (the URL has /socket.io/ and EIO=, the frames are Engine.IO packets: ' +
+          '0{"sid":…} open, 40 connect, 42[event, …] events, 43 acks, 2/3 ping/pong). Replayed as raw WebSocket frames ' +
+          'it cannot pass: the server hands out a new session id each time and pings on its own clock. volley speaks ' +
+          'Socket.IO itself: write a `transport: socket.io` scenario with `emit` and `expect: {event}` steps ' +
+          '(docs/socketio.md), using the events below as the script.');
+      y.blank();
+    }
     y.keyValue(0, 'name', this.opts.name ?? nameFromUrl(this.flow.url));
     y.keyValue(0, 'target', target);
     const connect: Record<string, unknown> = {};
     if (Object.keys(headers).length > 0) connect.headers = headers;
-    if (this.flow.subprotocols.length > 0) connect.subprotocols = this.flow.subprotocols;
+    if (subprotocols.length > 0) connect.subprotocols = subprotocols;
     if (Object.keys(query).length > 0) connect.query = query;
     if (Object.keys(connect).length > 0) {
+      if (subprotocols.some((p, i) => p !== this.flow.subprotocols[i])) {
+        y.comment(0, 'A subprotocol carried a credential; its placeholder is not rendered (subprotocols are sent as');
+        y.comment(0, 'written), so put the real value in connect.subprotocols before running, and do not commit it.');
+      }
       y.raw('connect:');
       for (const [k, v] of Object.entries(connect)) y.keyValue(2, k, v);
     }
@@ -261,7 +306,7 @@ class FlowWriter {
     }
     for (const key of [...url.searchParams.keys()]) {
       const value = url.searchParams.get(key) ?? '';
-      if (isSecretKey(key) || isSecretHeader(key) || looksLikeCredential(value)) {
+      if (isSecretQueryParam(key, value)) {
         query[key] = `\${env.${this.envFor(`query:${key}`, key)}}`;
         url.searchParams.delete(key);
       }
@@ -289,6 +334,22 @@ class FlowWriter {
     return out;
   }
 
+  /** Offered subprotocols, with a credential among them (browsers cannot set Authorization on a
+   *  WebSocket, so apps pass a JWT or a Kubernetes bearer token as a subprotocol) replaced by an
+   *  env placeholder. */
+  private subprotocols(): string[] {
+    return this.flow.subprotocols.map((p, i) => {
+      const secret = subprotocolCredential(p, this.flow.subprotocols[i - 1]);
+      if (!secret) return p;
+      const name = this.envFor(`subprotocol:${i}`, secret.prefix ? 'KUBE_TOKEN' : i > 0 ? this.flow.subprotocols[i - 1]! : 'SUBPROTOCOL_TOKEN');
+      this.warnings.push(
+        `${this.flow.source}: subprotocol ${i + 1} carries a credential; it is written as \${env.${name}}. ` +
+          'connect.subprotocols are sent as written (not rendered as templates), so set the real value there before running',
+      );
+      return `${secret.prefix}\${env.${name}}`;
+    });
+  }
+
   /** The env variable standing for one secret; the same secret always gets the same name. */
   private envFor(key: string, suggested: string): string {
     const existing = this.envByKey.get(key);
@@ -303,24 +364,53 @@ class FlowWriter {
 
   // --- correlation ----------------------------------------------------------------------------
 
-  /** Walks frames in order: registers volatile received strings, and rewrites each send so values
-   *  it got from the server become `${var}` and credentials become `${env.NAME}`. */
+  /** Walks frames in order: registers received values a later send may carry back, and rewrites
+   *  each send so values it got from the server become `${var}` and credentials `${env.NAME}`. */
   private planCorrelation(windows: Window[]): Map<FrameView, unknown> {
     const payloads = new Map<FrameView, unknown>();
     for (const w of windows) {
-      if (w.send) payloads.set(w.send, this.sendPayload(w.send));
+      if (w.send) {
+        payloads.set(w.send, this.sendPayload(w.send));
+        this.rememberSent(w.send);
+      }
       for (const r of w.received) this.registerCandidates(r);
     }
     return payloads;
   }
 
+  private rememberSent(view: FrameView): void {
+    if (view.frame.opcode !== 1) return;
+    for (const m of view.frame.data.matchAll(TOKEN_RE)) this.sentTokens.add(m[0]);
+    if (view.isJson) walkValues(view.json, [], (_path, _key, value) => this.sentTokens.add(String(value)));
+  }
+
+  /**
+   * Two kinds of candidates. By look: a string whose key or shape says it varies (a session id,
+   * a token), as before. By echo: any other value that is long or unusual enough not to recur by
+   * chance (6+ characters with a digit, or 5+ digits) and that the client had not sent itself;
+   * it becomes a capture only if a later send carries it verbatim, which is the evidence that the
+   * server chose it for this run (a room id, a grant, a login token in a text frame).
+   */
   private registerCandidates(view: FrameView): void {
-    if (!view.isJson) return;
-    walkStrings(view.json, [], (path, key, value) => {
-      // Short values ("ok", "en") are too likely to recur by chance to be a correlation.
-      if (value.length < 6 || this.candidates.has(value)) return;
-      if (isVolatile(key, value) || isSecretKey(key ?? '')) this.candidates.set(value, { view, path, key: key ?? 'value' });
-    });
+    if (view.frame.opcode !== 1) return;
+    if (view.isJson) {
+      walkValues(view.json, [], (path, key, value) => {
+        const text = String(value);
+        if (this.candidates.has(text) || !jsonSafe(text)) return;
+        if (typeof value === 'string' && value.length >= 6 && (isVolatile(key, value) || isSecretKey(key ?? ''))) {
+          this.candidates.set(text, { view, path, key: key ?? 'value', echo: false });
+        } else if (echoWorthy(text) && !this.sentTokens.has(text)) {
+          this.candidates.set(text, { view, path, key: key ?? 'value', echo: true });
+        }
+      });
+      return;
+    }
+    const text = view.frame.data;
+    for (const m of text.matchAll(TOKEN_RE)) {
+      const token = m[0];
+      if (this.candidates.has(token) || this.sentTokens.has(token) || !echoWorthy(token)) continue;
+      this.candidates.set(token, { view, key: textTokenName(text, m.index), echo: true, at: m.index });
+    }
   }
 
   /** The variable holding `value`, capturing it from the frame that brought it (first use). */
@@ -335,49 +425,106 @@ class FlowWriter {
     for (let i = 2; this.usedVarNames.has(name); i++) name = `${base}${i}`;
     this.usedVarNames.add(name);
     this.varsByValue.set(value, name);
-    const caps = this.capturesByFrame.get(c.view.frame.index) ?? {};
-    caps[name] = jsonPath(c.path);
+    const caps = this.capturesByFrame.get(c.view.frame.index) ?? new Map<string, Candidate>();
+    caps.set(name, c);
     this.capturesByFrame.set(c.view.frame.index, caps);
     return name;
   }
 
+  /**
+   * A send's payload. JSON in the form `send: {json}` writes (JSON.stringify's, keys in order)
+   * becomes `{json: …}`, readable and editable. Any other JSON text (`[1, 2]`, a Python client's
+   * `{"a": 1}`) is sent as the recorded text, so the bytes on the wire, and an echo's expect,
+   * stay as recorded; so is JSON in which a captured number goes back (`"roomId":${roomId}`),
+   * since a `{json}` template would send it as a string.
+   */
   private sendPayload(view: FrameView): unknown {
     const f = view.frame;
     if (f.opcode === 2) return { binary: f.data };
-    if (view.isJson) return { json: this.sentJson(view.json, undefined) };
-    return this.sentText(f.data);
+    if (!view.isJson) return this.sentText(f.data);
+    const numbers = { placeholders: 0 };
+    const json = this.sentJson(view.json, undefined, numbers);
+    // A `__proto__` key does not survive the loader's `{json}` (assigned, it sets a prototype).
+    if (numbers.placeholders === 0 && JSON.stringify(view.json) === f.data && !f.data.includes('"__proto__"')) return { json };
+    return this.sentJsonText(f.data);
   }
 
-  private sentJson(value: unknown, key: string | undefined): unknown {
-    if (typeof value === 'string') {
-      const v = this.varFor(value);
-      if (v) return `\${${v}}`;
-      if ((key !== undefined && isSecretKey(key)) || looksLikeCredential(value)) {
-        return `\${env.${this.envFor(`json:${key ?? value.slice(0, 8)}`, key ?? 'TOKEN')}}`;
-      }
-      return this.sentText(value);
+  private sentJson(value: unknown, key: string | undefined, numbers: { placeholders: number }): unknown {
+    if (typeof value === 'string') return this.sentString(value, key);
+    if (typeof value === 'number') {
+      const v = this.varFor(String(value));
+      if (v) numbers.placeholders++;
+      return value;
     }
-    if (Array.isArray(value)) return value.map((v) => this.sentJson(v, key));
+    if (Array.isArray(value)) return value.map((v) => this.sentJson(v, key, numbers));
     if (value !== null && typeof value === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = this.sentJson(v, k);
+      // A `{json}` send is rendered as one template, keys included: a literal `${` in a key is `$${`.
+      for (const [k, v] of Object.entries(value)) out[escapeTemplate(k)] = this.sentJson(v, k, numbers);
       return out;
     }
     return value;
   }
 
-  /** Free text to a template: captured values inside it become `${var}`, a literal `${` is `$${`. */
+  /** A string in sent JSON: a captured value, a credential (by key or shape), or text. */
+  private sentString(value: string, key: string | undefined): string {
+    const v = this.varFor(value);
+    if (v) return `\${${v}}`;
+    if ((key !== undefined && isSecretKey(key)) || looksLikeCredential(value)) {
+      return `\${env.${this.envFor(`json:${key ?? value.slice(0, 8)}`, key ?? 'TOKEN')}}`;
+    }
+    return this.sentText(value);
+  }
+
+  /** JSON text kept as recorded, with its strings and numbers rewritten as sentJson would
+   *  (captured values, credentials); the rest is copied byte for byte. */
+  private sentJsonText(data: string): string {
+    const tokens = jsonTokens(data);
+    // jsonTokens reads valid JSON whole; should it ever stop early, write the parsed value.
+    if (tokens.map((t) => t.text).join('') !== data) return escapeTemplate(data);
+    let out = '';
+    for (const tok of tokens) {
+      if (tok.kind === 'string') {
+        const decoded = JSON.parse(tok.text) as string;
+        const t = this.sentString(decoded, tok.key);
+        // Unchanged: the recorded bytes (escapes as the client wrote them); else re-encoded.
+        out += t === escapeTemplate(decoded) ? escapeTemplate(tok.text) : JSON.stringify(t);
+      } else if (tok.kind === 'number') {
+        const v = this.varFor(String(JSON.parse(tok.text) as number));
+        out += v ? `\${${v}}` : tok.text;
+      } else out += escapeTemplate(tok.text); // object keys may hold a literal `${`
+    }
+    return out;
+  }
+
+  /** Free text to a template: captured values inside it become `${var}`, credentials
+   *  (a JWT, `Bearer …`) `${env.NAME}`, a literal `${` is `$${`. */
   private sentText(text: string): string {
     const hits: { start: number; end: number; placeholder: string }[] = [];
-    for (const value of this.candidates.keys()) {
-      if (value.length < 8) continue;
+    // Values chosen by look may sit inside a longer word ("echo:SID:hi" or "room-SID").
+    for (const [value, c] of this.candidates) {
+      if (c.echo || value.length < 8) continue;
       for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + value.length)) {
         const v = this.varFor(value);
         if (v) hits.push({ start: at, end: at + value.length, placeholder: `\${${v}}` });
       }
     }
+    // Values chosen by echo only count as whole tokens, so 48213 is not found inside 1482130.
+    for (const m of text.matchAll(TOKEN_RE)) {
+      if (!this.candidates.get(m[0])?.echo) continue;
+      const v = this.varFor(m[0]);
+      if (v) hits.push({ start: m.index, end: m.index + m[0].length, placeholder: `\${${v}}` });
+    }
     for (const m of text.matchAll(/(?:Bearer\s+)?[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g)) {
       hits.push({ start: m.index, end: m.index + m[0].length, placeholder: `\${env.${this.envFor(`text:${m[0]}`, 'TOKEN')}}` });
+    }
+    // "Authorization: Bearer abc…" inside a text frame (STOMP, custom protocols): the scheme and
+    // token go, as a whole-string `Bearer …` does in JSON.
+    // "bearer"/"basic" are also words: after `Authorization:`, or with a digit in the token.
+    for (const m of text.matchAll(/(Authorization\s*[:=]\s*)?\b(?:[Bb]earer|BEARER|[Bb]asic|BASIC)\s+([A-Za-z0-9\-._~+/]{8,}=*)/g)) {
+      if (!m[1] && !/\d/.test(m[2]!)) continue;
+      const start = m.index + (m[1]?.length ?? 0);
+      hits.push({ start, end: m.index + m[0].length, placeholder: `\${env.${this.envFor(`text:${m[0]}`, 'TOKEN')}}` });
     }
     hits.sort((a, b) => a.start - b.start || b.end - a.end);
     let out = '';
@@ -403,7 +550,8 @@ class FlowWriter {
         if (r.periodic) return 'periodic';
         if (!w.send) return 'after-first';
         if (w.replyIndex < 0 || i < w.replyIndex) return 'before-reply';
-        return followsFrom(r, w.send) ? 'follows' : 'unrelated';
+        if (followsFrom(r, w.send)) return 'follows';
+        return this.earlierRequest(windows, w, r) ? 'other-request' : 'unrelated';
       });
       if (!w.send) continue;
       const firstCaptured = w.roles.indexOf('captured');
@@ -414,6 +562,15 @@ class FlowWriter {
         );
       }
     }
+  }
+
+  /** The earlier send (before `w`'s) whose correlation id `r` carries, if any. */
+  private earlierRequest(windows: Window[], w: Window, r: FrameView): FrameView | undefined {
+    for (const other of windows) {
+      if (other === w) return undefined;
+      if (other.send && carries(r, correlationOf(other.send))) return other.send;
+    }
+    return undefined;
   }
 
   // --- steps ------------------------------------------------------------------------------------
@@ -488,23 +645,34 @@ class FlowWriter {
   }
 
   private expectSpec(view: FrameView, send: FrameView | undefined, waitedMs: number, vars: Map<string, string>): Record<string, unknown> {
-    const spec: Record<string, unknown> = this.matcher(view, send, vars);
-    const caps = this.capturesByFrame.get(view.frame.index);
+    const caps = this.capturesByFrame.get(view.frame.index) ?? new Map<string, Candidate>();
+    // The values this frame brings vary per run: its matcher must not name them.
+    const capturedHere = new Set([...caps.values()].map((c) => (c.path ? String(getPath(view.json, c.path)) : this.candidateText(c))));
+    const f = view.frame;
+    let spec: Record<string, unknown>;
+    const capture: Record<string, unknown> = {};
+    if (f.opcode === 2) spec = { binary: f.data };
+    else if (view.isJson && isPlainObject(view.json)) {
+      const sentJson = send?.isJson && isPlainObject(send.json) ? send.json : undefined;
+      const subset = matchObject(view.json, sentJson, vars, true, capturedHere);
+      spec = { json: subset === DROP ? {} : subset };
+    } else {
+      // Text (and JSON arrays, matched as text): tokens captured here become regex groups.
+      const groups = [...caps].filter(([, c]) => !c.path).map(([name, c]) => ({ name, start: c.at!, end: c.at! + this.candidateText(c).length }));
+      const m = textMatcher(f.data, vars, capturedHere, groups);
+      spec = m.matcher;
+      for (const [name, group] of m.groups) capture[name] = { regex: m.captureRegex, group };
+    }
+    for (const [name, c] of caps) if (c.path) capture[name] = jsonPath(c.path);
     // A recorded wait near the default timeout would time out on a slightly slower run.
     if (waitedMs > DEFAULT_EXPECT_TIMEOUT_MS / 2) spec.timeout = `${Math.ceil((waitedMs * 2) / 1000)}s`;
-    if (caps) spec.capture = caps;
+    if (Object.keys(capture).length > 0) spec.capture = capture;
     return spec;
   }
 
-  private matcher(view: FrameView, send: FrameView | undefined, vars: Map<string, string>): Record<string, unknown> {
-    const f = view.frame;
-    if (f.opcode === 2) return { binary: f.data };
-    if (view.isJson && isPlainObject(view.json)) {
-      const sentJson = send?.isJson && isPlainObject(send.json) ? send.json : undefined;
-      const subset = matchObject(view.json, sentJson, vars, true);
-      return { json: subset === DROP ? {} : subset };
-    }
-    return textMatcher(f.data, vars);
+  private candidateText(c: Candidate): string {
+    for (const [value, cand] of this.candidates) if (cand === c) return value;
+    return '';
   }
 }
 
@@ -538,8 +706,46 @@ function splitWindows(views: FrameView[], periodic: Map<string, Periodic>): Wind
     }
   }
   if (current.send || current.received.length > 0) windows.push(current);
+  pairPipelinedReplies(windows);
   for (const w of windows) w.replyIndex = w.send ? replyIndex(w.send, w.received) : w.received.findIndex((r) => !r.periodic);
   return windows;
+}
+
+/** How far ahead a pipelined request's reply is looked for (sends in between). */
+const MAX_PIPELINE_SENDS = 16;
+
+/** The send's correlation keys and values (`id: 2`). */
+function correlationOf(send: FrameView): [string, string | number][] {
+  if (!isPlainObject(send.json)) return [];
+  return Object.entries(send.json).filter((e): e is [string, string | number] => CORRELATION_KEYS.has(e[0]) && (typeof e[1] === 'string' || typeof e[1] === 'number'));
+}
+
+function carries(view: FrameView, keys: readonly [string, string | number][]): boolean {
+  return isPlainObject(view.json) && keys.some(([k, v]) => (view.json as Record<string, unknown>)[k] === v);
+}
+
+/**
+ * Pipelined requests (JSON-RPC id 2, then id 3, replies id 3, then id 2): a reply that carries
+ * the correlation id of an earlier send whose own window has no frame with that id moves to that
+ * send's window and becomes its reply, so each request keeps its latency{name}. The replay then
+ * awaits each reply before the next send (the server answers each request on its own).
+ */
+function pairPipelinedReplies(windows: Window[]): void {
+  windows.forEach((w, wi) => {
+    if (!w.send) return;
+    const keys = correlationOf(w.send);
+    if (keys.length === 0 || w.received.some((r) => carries(r, keys))) return;
+    for (let wj = wi + 1; wj < windows.length && wj <= wi + MAX_PIPELINE_SENDS; wj++) {
+      const other = windows[wj]!;
+      // The same id sent again: replies from here on are that request's.
+      if (other.send && carries(other.send, keys)) return;
+      const at = other.received.findIndex((r) => carries(r, keys));
+      if (at >= 0) {
+        w.received.push(...other.received.splice(at, 1));
+        return;
+      }
+    }
+  });
 }
 
 /** The received frame that answers `send`: the one echoing its correlation id, else the first
@@ -648,6 +854,8 @@ const WHY_NOT_AWAITED: Record<Exclude<Role, 'reply' | 'follows' | 'captured'>, (
   'before-reply': () => 'it came before the reply, and the expect above skips it (awaiting it first would fail a replay in which it comes later).',
   unrelated: () =>
     'a push that does not follow from the send (no id, type or value in common with it); awaiting it would fail a replay in which pushes come in another order, and expects skip it anyway.',
+  'other-request': () =>
+    'it carries the id of an earlier request, which already had its reply awaited (a second answer or an update for that request); awaiting it here would fail a replay in which it comes at another time, and expects skip it anyway.',
   'after-first': () =>
     'pushed after the first frame of the connection; awaiting it would fail a replay in which pushes come in another order, and expects skip it anyway.',
   periodic: (v) => `a periodic push (${v.periodic!.count} frames of this kind, about every ${seconds(v.periodic!.everyMs)}); expects skip it.`,
@@ -658,16 +866,19 @@ function matchObject(
   sent: Record<string, unknown> | undefined,
   vars: Map<string, string>,
   top: boolean,
+  capturedHere: ReadonlySet<string> = new Set(),
 ): Record<string, unknown> | Dropped {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(obj)) {
-    const m = matchValue(key, value, top ? sent : undefined, vars);
-    if (m !== DROP) out[key] = m;
+    const m = matchValue(key, value, top ? sent : undefined, vars, capturedHere);
+    if (m !== DROP) Object.defineProperty(out, key, { value: m, enumerable: true, writable: true, configurable: true });
   }
   return Object.keys(out).length > 0 || top ? out : DROP;
 }
 
-function matchValue(key: string, value: unknown, sent: Record<string, unknown> | undefined, vars: Map<string, string>): unknown {
+function matchValue(key: string, value: unknown, sent: Record<string, unknown> | undefined, vars: Map<string, string>, capturedHere: ReadonlySet<string>): unknown {
+  // A value this frame brings and a later send carries back changes per run: never matched.
+  if ((typeof value === 'string' || typeof value === 'number') && capturedHere.has(String(value))) return DROP;
   // The reply echoes the request's correlation id: keeping it makes the expect wait for *this* reply.
   if (sent && CORRELATION_KEYS.has(key) && sent[key] === value && (typeof value === 'string' || typeof value === 'number')) {
     return typeof value === 'string' ? escapeTemplate(value) : value;
@@ -679,40 +890,88 @@ function matchValue(key: string, value: unknown, sent: Record<string, unknown> |
     return escapeTemplate(value);
   }
   // Numbers are counts, prices, positions: they change between runs unless the client chose them.
-  if (typeof value === 'number') return sent && sent[key] === value && !isVolatile(key, value) ? value : DROP;
+  if (typeof value === 'number') {
+    // Captured earlier (a room id): a string template matches the number by its text.
+    const v = vars.get(String(value));
+    if (v) return `\${${v}}`;
+    return sent && sent[key] === value && !isVolatile(key, value) ? value : DROP;
+  }
   if (typeof value === 'boolean' || value === null) return value;
   if (Array.isArray(value)) {
     const stable = value.length <= 10 && value.every((e) => e === null || typeof e === 'boolean' || (typeof e === 'string' && !isVolatile(undefined, e) && e.length <= MAX_MATCHED_STRING_CHARS));
     return stable ? value.map((e) => (typeof e === 'string' ? escapeTemplate(e) : e)) : DROP;
   }
-  if (isPlainObject(value)) return matchObject(value, undefined, vars, false);
+  if (isPlainObject(value)) return matchObject(value, undefined, vars, false, capturedHere);
   return DROP;
 }
 
-/** Exact `text` when nothing in it varies; else an anchored `match` with volatile tokens as patterns. */
-function textMatcher(text: string, vars: Map<string, string>): Record<string, unknown> {
-  const hits: { start: number; end: number; pattern: string }[] = [];
-  for (const [value, name] of vars) {
-    for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + value.length)) {
-      hits.push({ start: at, end: at + value.length, pattern: `\${${name}}` });
-    }
+/**
+ * Exact `text` when nothing in it varies; else an anchored `match` with volatile tokens as
+ * patterns, values captured earlier as `${var}`, and values captured from this frame as
+ * patterns (`groups`: as capture groups, numbered in order). `captureRegex` is the same regex
+ * with earlier values as patterns too (a capture's regex is not a template).
+ */
+function textMatcher(
+  text: string,
+  vars: Map<string, string>,
+  capturedHere: ReadonlySet<string> = new Set(),
+  groups: readonly { name: string; start: number; end: number }[] = [],
+): { matcher: Record<string, unknown>; captureRegex: string; groups: Map<string, number> } {
+  const hits: { start: number; end: number; pattern: string; plain: string; group?: string }[] = [];
+  for (const g of groups) {
+    const p = `(${classOf(text.slice(g.start, g.end))})`;
+    hits.push({ start: g.start, end: g.end, pattern: p, plain: p, group: g.name });
   }
+  const add = (value: string, pattern: string): void => {
+    for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + value.length)) {
+      // Whole tokens only: 48213 inside 1482130 is another number.
+      if (/[A-Za-z0-9]/.test(text[at - 1] ?? '') && /^[A-Za-z0-9]/.test(value)) continue;
+      if (/[A-Za-z0-9]/.test(text[at + value.length] ?? '') && /[A-Za-z0-9]$/.test(value)) continue;
+      hits.push({ start: at, end: at + value.length, pattern, plain: classOf(value) });
+    }
+  };
+  for (const value of capturedHere) add(value, classOf(value));
+  for (const [value, name] of vars) add(value, `\${${name}}`);
   for (const { re, pattern } of VOLATILE_TOKEN_PATTERNS) {
-    for (const m of text.matchAll(re)) hits.push({ start: m.index, end: m.index + m[0].length, pattern });
+    for (const m of text.matchAll(re)) hits.push({ start: m.index, end: m.index + m[0].length, pattern, plain: pattern });
   }
   const tooLong = text.length > MAX_TEXT_MATCH_CHARS;
-  if (hits.length === 0 && !tooLong) return { text: escapeTemplate(text) };
-  hits.sort((a, b) => a.start - b.start || b.end - a.end);
+  if (hits.length === 0 && !tooLong) return { matcher: { text: escapeTemplate(text) }, captureRegex: '', groups: new Map() };
+  // Groups first at equal starts, so a captured token is a group even where a pattern also hits.
+  hits.sort((a, b) => a.start - b.start || Number(b.group !== undefined) - Number(a.group !== undefined) || b.end - a.end);
   const limit = tooLong ? MAX_MATCHED_STRING_CHARS : text.length;
   let source = '^';
+  let plain = '^';
   let pos = 0;
+  const numbered = new Map<string, number>();
   for (const h of hits) {
-    if (h.start < pos || h.start >= limit) continue;
-    source += regexLiteral(text.slice(pos, h.start)) + h.pattern;
+    if (h.start < pos || (h.start >= limit && h.group === undefined)) continue;
+    const literal = regexLiteral(text.slice(pos, h.start));
+    source += literal + h.pattern;
+    plain += literal + h.plain;
+    if (h.group !== undefined) numbered.set(h.group, numbered.size + 1);
     pos = h.end;
   }
-  source += regexLiteral(text.slice(pos, Math.max(pos, limit)));
-  return { match: tooLong ? source : `${source}$` };
+  const tail = regexLiteral(text.slice(pos, Math.max(pos, limit)));
+  source += tail;
+  plain += tail;
+  return { matcher: { match: tooLong ? source : `${source}$` }, captureRegex: tooLong ? plain : `${plain}$`, groups: numbered };
+}
+
+/** A regex for any token made of the same kinds of characters as `value`. */
+function classOf(value: string): string {
+  if (/^-?\d+$/.test(value)) return '-?\\d+';
+  if (/^-?\d+\.\d+$/.test(value)) return '-?\\d+(?:\\.\\d+)?';
+  return '[A-Za-z0-9_.~+/=-]+';
+}
+
+function getPath(value: unknown, path: readonly (string | number)[]): unknown {
+  let v = value;
+  for (const seg of path) {
+    if (typeof seg === 'number') v = Array.isArray(v) ? (v[seg] as unknown) : undefined;
+    else v = isPlainObject(v) && Object.prototype.hasOwnProperty.call(v, seg) ? v[seg] : undefined;
+  }
+  return v;
 }
 
 /** Regex-escapes literal text; `$` becomes `[$]` so the result never contains a template's `${`. */
@@ -737,15 +996,71 @@ function discriminator(view: FrameView): string | undefined {
   return undefined;
 }
 
-function walkStrings(value: unknown, path: (string | number)[], visit: (path: (string | number)[], key: string | undefined, value: string) => void): void {
-  if (typeof value === 'string') {
-    const last = path[path.length - 1];
-    visit(path, typeof last === 'string' ? last : undefined, value);
+/** Visits every string and finite number in a JSON value, with its path and nearest key. */
+function walkValues(
+  value: unknown,
+  path: (string | number)[],
+  visit: (path: (string | number)[], key: string | undefined, value: string | number) => void,
+  key?: string,
+): void {
+  if (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) {
+    visit(path, key, value);
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => walkStrings(v, [...path, i], visit));
+    value.forEach((v, i) => walkValues(v, [...path, i], visit, key));
   } else if (isPlainObject(value)) {
-    for (const [k, v] of Object.entries(value)) walkStrings(v, [...path, k], visit);
+    for (const [k, v] of Object.entries(value)) walkValues(v, [...path, k], visit, k);
   }
+}
+
+/** Long or unusual enough not to recur by chance: 5+ digits (a number), or 6+ characters with
+ *  a digit and no space (`k7Qz91aXbT`, `G-77aa88bb99cc`). `1`, `true`, `lobby` never are. */
+function echoWorthy(text: string): boolean {
+  if (/^-?\d+(?:\.\d+)?$/.test(text)) return text.replace(/\D/g, '').length >= 5;
+  return text.length >= 6 && !/\s/.test(text) && /\d/.test(text) && (/[A-Za-z]/.test(text) || isVolatileString(text));
+}
+
+/** Substituted into JSON text unescaped, a value must need no JSON escaping. */
+function jsonSafe(text: string): boolean {
+  return !/["\\\u0000-\u001f]/.test(text);
+}
+
+/** A name for a token in a text frame: the word before it (`HELLO k7Q…` -> HELLO), lower-cased. */
+function textTokenName(text: string, at: number): string {
+  const before = /([A-Za-z][A-Za-z0-9_]*)[^A-Za-z0-9_]*$/.exec(text.slice(Math.max(0, at - 40), at))?.[1];
+  return before ? before.toLowerCase() : 'token';
+}
+
+interface JsonToken {
+  kind: 'string' | 'number' | 'other';
+  text: string;
+  /** Strings and numbers: the key they are the value of (inherited by array elements), as
+   *  sentJson passes it; object keys themselves are `other`. */
+  key?: string;
+}
+
+/** Splits valid JSON text into tokens, keeping every byte (whitespace included). */
+function jsonTokens(data: string): JsonToken[] {
+  const re = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null|[{}[\]:,]|\s+/gy;
+  const stack: { kind: 'obj' | 'arr'; key: string | undefined; expectKey: boolean }[] = [];
+  const out: JsonToken[] = [];
+  const valueKey = (): string | undefined => stack[stack.length - 1]?.key;
+  for (const m of data.matchAll(re)) {
+    const text = m[0];
+    const top = stack[stack.length - 1];
+    if (text === '{') stack.push({ kind: 'obj', key: undefined, expectKey: true });
+    else if (text === '[') stack.push({ kind: 'arr', key: valueKey(), expectKey: false });
+    else if (text === '}' || text === ']') stack.pop();
+    else if (text === ',' && top?.kind === 'obj') top.expectKey = true;
+    if (text.startsWith('"')) {
+      if (top?.kind === 'obj' && top.expectKey) {
+        top.key = JSON.parse(text) as string;
+        top.expectKey = false;
+        out.push({ kind: 'other', text });
+      } else out.push({ kind: 'string', text, key: valueKey() });
+    } else if (/^-?\d/.test(text)) out.push({ kind: 'number', text, key: valueKey() });
+    else out.push({ kind: 'other', text });
+  }
+  return out;
 }
 
 /** ["a", 0, "x y"] -> `$.a[0]["x y"]` (the syntax scenario/jsonpath.ts reads). */
@@ -763,6 +1078,14 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Socket.IO over WebSocket: the Engine.IO URL (`/socket.io/?EIO=4&transport=websocket`), or
+ *  an Engine.IO open packet (`0{"sid":…}`) as the first received frame. */
+function isSocketIo(flow: ObservedFlow): boolean {
+  if (/\/socket\.io\/?(?:\?|$)/.test(flow.url) && /[?&]EIO=\d/.test(flow.url)) return true;
+  const first = flow.frames.find((f) => f.direction === 'receive' && f.opcode === 1);
+  return first !== undefined && /^0\{"sid":/.test(first.data);
+}
+
 function nameFromUrl(url: string): string {
   try {
     const u = new URL(url);
@@ -774,38 +1097,11 @@ function nameFromUrl(url: string): string {
   }
 }
 
-/** Credentials in URLs inside free text (an origin like "recording of wss://h/?token=…") become REDACTED. */
-function redactUrls(text: string): string {
-  return text.replace(/\b(?:wss?|https?):\/\/\S+/gi, (raw) => {
-    try {
-      const url = new URL(raw);
-      let changed = false;
-      if (url.username || url.password) {
-        url.username = '';
-        url.password = '';
-        changed = true;
-      }
-      for (const [key, value] of [...url.searchParams]) {
-        if (isSecretKey(key) || isSecretHeader(key) || looksLikeCredential(value)) {
-          url.searchParams.set(key, 'REDACTED');
-          changed = true;
-        }
-      }
-      // Unchanged, the URL stays as it was written (no added trailing slash).
-      return changed ? url.toString() : raw;
-    } catch {
-      return raw;
-    }
-  });
-}
-
 function seconds(ms: number): string {
   return `${(Math.max(0, ms) / 1000).toFixed(3)}s`;
 }
 
+/** A value on one line in YAML flow style, for comments (line breaks in strings are escaped). */
 function flowLine(value: unknown): string {
-  const y = new YamlLines();
-  y.keyValue(0, 'x', value);
-  // keyValue may use block style for long values; a comment needs one line.
-  return y.lines().length === 1 ? y.lines()[0]!.slice(3) : JSON.stringify(value);
+  return flowText(value);
 }

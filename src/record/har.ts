@@ -9,11 +9,13 @@
 
 import { VolleyError } from '../errors.js';
 import { headerValue, splitSubprotocols, type ObservedFlow, type ObservedFrame } from './flows.js';
+import { redactUrls } from './volatile.js';
 
 export interface ParseHarOptions {
   urlFilter?: RegExp;
 }
 
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const CONTROL_OPCODES = new Set([8, 9, 10]);
 // Epoch seconds now are ~1.7e9; epoch ms ~1.7e12. Anything above 1e11 must be milliseconds.
 const EPOCH_MS_THRESHOLD = 1e11;
@@ -41,7 +43,8 @@ export function parseHar(text: string, file: string, opts: ParseHarOptions = {})
   });
   if (flows.length === 0) {
     if (filteredOut.length > 0) {
-      const seen = filteredOut.slice(0, 3).join(', ') + (filteredOut.length > 3 ? ', …' : '');
+      // stderr ends up in CI logs: the URLs are listed without their tokens and signatures.
+      const seen = filteredOut.slice(0, 3).map(redactUrls).join(', ') + (filteredOut.length > 3 ? ', …' : '');
       throw new VolleyError(
         'INVALID_INPUT',
         `${file}: no WebSocket entries match --url-filter ${String(opts.urlFilter)} (found ${seen})`,
@@ -56,24 +59,33 @@ function parseJson(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    const end = truncationPoint(text);
-    if (end !== undefined) {
+    // A binary file (an image, a zip saved as .har): V8's message would quote its raw bytes.
+    if (looksBinary(text)) throw new VolleyError('INVALID_INPUT', `${file}: binary data, not JSON, so not a HAR file`);
+    const message = printable(err instanceof Error ? err.message : String(err));
+    const scan = scanBrackets(text);
+    const end = scan.truncatedAt;
+    // Truncated only when the parser ran off the end; a syntax error inside the file is not.
+    const pos = /at position (\d+)/.exec(message);
+    const atEnd = /end of JSON input/i.test(message) || (pos !== null && Number(pos[1]) >= text.trimEnd().length);
+    if (end !== undefined && atEnd) {
       const { line, col } = lineCol(text, end);
       throw new VolleyError(
         'INVALID_INPUT',
         `${file}:${line}:${col}: truncated HAR: the JSON ends before it is complete (was the export or download interrupted?)`,
       );
     }
-    const message = err instanceof Error ? err.message : String(err);
-    const pos = /at position (\d+)/.exec(message);
-    const where = pos ? (() => { const lc = lineCol(text, Number(pos[1])); return `:${lc.line}:${lc.col}`; })() : '';
+    // Node's message has no position for some errors (`Unexpected token '}'`); a wrong closing
+    // bracket is found by the scan.
+    const offset = pos ? Number(pos[1]) : scan.mismatchAt;
+    const where = offset !== undefined ? (() => { const lc = lineCol(text, offset); return `:${lc.line}:${lc.col}`; })() : '';
     throw new VolleyError('INVALID_INPUT', `${file}${where}: not JSON, so not a HAR file (${shorten(message, 100)})`);
   }
 }
 
-/** Offset of the end when `text` is a JSON prefix cut short (open strings or brackets), else undefined. */
-function truncationPoint(text: string): number | undefined {
-  let depth = 0;
+/** truncatedAt: offset of the end when `text` is a JSON prefix cut short (open strings or
+ *  brackets); mismatchAt: offset of a closing bracket of the wrong kind (`[}`). */
+function scanBrackets(text: string): { truncatedAt?: number; mismatchAt?: number } {
+  const open: number[] = []; // closing bracket expected for each open one
   let inString = false;
   let sawBracket = false;
   for (let i = 0; i < text.length; i++) {
@@ -85,15 +97,15 @@ function truncationPoint(text: string): number | undefined {
     }
     if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
-      depth++;
+      open.push(c === 0x7b ? 0x7d : 0x5d);
       sawBracket = true;
     } else if (c === 0x7d || c === 0x5d) {
-      depth--;
-      if (depth < 0) return undefined;
+      // A bracket closed by the wrong kind (`[}`) is a syntax error, not a cut-off file.
+      if (open.pop() !== c) return { mismatchAt: i };
     }
   }
-  if (!sawBracket) return undefined;
-  return depth > 0 || inString ? text.trimEnd().length : undefined;
+  if (!sawBracket) return {};
+  return open.length > 0 || inString ? { truncatedAt: text.trimEnd().length } : {};
 }
 
 function lineCol(text: string, offset: number): { line: number; col: number } {
@@ -170,6 +182,10 @@ function readFlow(entry: Record<string, unknown>, url: string, file: string, whe
     }
     const data = m.data ?? '';
     if (typeof data !== 'string') throw new VolleyError('INVALID_INPUT', `${file}: ${at}: data is not a string`);
+    // The scenario's `binary:` must be base64; checked here so the error names the frame.
+    if (opcode === 2 && !BASE64_RE.test(data.replace(/\s+/g, ''))) {
+      throw new VolleyError('INVALID_INPUT', `${file}: ${at}: binary frame data is not base64`);
+    }
     const timeMs = m.time > EPOCH_MS_THRESHOLD ? m.time : m.time * 1000;
     frames.push({ direction: m.type, timeMs, opcode, data, index });
   });
@@ -209,6 +225,18 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function baseName(file: string): string {
   const parts = file.split(/[\\/]/);
   return parts[parts.length - 1] || file;
+}
+
+/** Not starting like JSON, with NUL bytes or undecodable sequences (read as U+FFFD) near the
+ *  start: not a text file. (A HAR may hold U+FFFD in frame data; it starts with `{`.) */
+function looksBinary(text: string): boolean {
+  const head = text.slice(0, 4096);
+  return !/^\s*[{[]/.test(head) && /[\u0000\uFFFD]/.test(head);
+}
+
+/** Control and replacement characters in a parser message, escaped so the terminal shows text. */
+function printable(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\uFFFD]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function shorten(s: string, max: number): string {

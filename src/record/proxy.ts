@@ -27,6 +27,19 @@ export interface Recorder {
   flows(): ObservedFlow[];
   /** Closes every connection (1001) and stops listening. */
   stop(): Promise<void>;
+  /** Client connections the upstream refused or could not take (never relayed, so no flow),
+   *  each with why: `401 Unauthorized`, `connect ECONNREFUSED 127.0.0.1:9`. */
+  refused(): string[];
+}
+
+/** Why a recording has no flow, for the command line: no client came, or all were refused. */
+export function nothingRecordedMessage(refused: readonly string[]): string {
+  if (refused.length === 0) return 'nothing was recorded: no client connected through the proxy';
+  const reasons = [...new Set(refused)];
+  return (
+    `nothing was recorded: ${refused.length} client connection${refused.length === 1 ? '' : 's'} came through the proxy, ` +
+    `but the upstream refused ${refused.length === 1 ? 'it' : 'all of them'} (${reasons.slice(0, 3).join('; ')}${reasons.length > 3 ? '; …' : ''})`
+  );
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:8089';
@@ -55,6 +68,7 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
   const flows: ObservedFlow[] = [];
   const pairs = new Set<Pair>();
   const chosenProtocol = new WeakMap<IncomingMessage, string>();
+  const refused: string[] = [];
   let connections = 0;
 
   const server: Server = createServer((_req, res) => {
@@ -102,9 +116,11 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
       if (pair.client) pair.client.send(bytes, { binary: isBinary });
       else early.push({ data: bytes, isBinary });
     });
-    let refused = false;
+    let wasRefused = false;
+    const refusedReasons = refused;
     up.once('unexpected-response', (_r, res) => {
-      refused = true;
+      wasRefused = true;
+      refusedReasons.push(`${res.statusCode ?? 502} ${res.statusMessage ?? ''}`.trimEnd());
       log(`! #${id} ${url} refused the handshake: ${res.statusCode} ${res.statusMessage ?? ''}`.trimEnd());
       rejectHandshake(socket, res.statusCode ?? 502, res.statusMessage ?? 'Bad Gateway');
       pairs.delete(pair);
@@ -112,7 +128,8 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
     });
     up.once('error', (err: Error) => {
       // After the open, the close handler ends the other leg; after a refusal, all is said.
-      if (pair.client || refused) return;
+      if (pair.client || wasRefused) return;
+      refusedReasons.push(err.message);
       log(`! #${id} ${url}: ${err.message}`);
       rejectHandshake(socket, 502, 'Bad Gateway');
       pairs.delete(pair);
@@ -159,6 +176,7 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
   return {
     listenUrl: `ws://${hostForUrl}:${port}`,
     flows: () => flows.map((f) => ({ ...f, frames: f.frames.slice() })),
+    refused: () => refused.slice(),
     stop: async () => {
       const open = [...pairs];
       for (const p of open) {

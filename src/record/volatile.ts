@@ -60,7 +60,12 @@ export function isVolatile(key: string | undefined, value: unknown): boolean {
 
 const SECRET_KEY_RE =
   /^(?:password|passwd|pass|pwd|secret|token|jwt|auth|authorization|credentials?|api[_-]?key|apikey|access[_-]?token|refresh[_-]?token|id[_-]?token|session[_-]?token|client[_-]?secret|private[_-]?key|signature)$|[a-z](?:Password|Secret|Token|ApiKey|Credentials?)$/i;
-const SECRET_HEADER_RE = /token|secret|api[-_]?key|auth|password|session|signature|credential/i;
+const SECRET_HEADER_RE = /token|secret|api[-_]?key|access[-_]?key|auth|password|session|signature|credential/i;
+// Query parameters that sign or key a URL: Azure SAS (`sig`), Google/AWS presigned URLs
+// (`X-Goog-Signature`, `X-Amz-Credential`), API gateways (`key`, `code`-less). Names too generic
+// to be secrets as JSON keys (`key: "ArrowUp"`) are secrets in a URL's query.
+const SECRET_QUERY_RE =
+  /^(?:sig|key|sas|sas[_-]?token|hmac|otp|pass|passwd|pwd|credentials?|x-(?:amz|goog)-(?:signature|credential|security-token)|access[_-]?key(?:[_-]?id)?|secret[_-]?key)$/i;
 
 /** A JSON key or query parameter whose value is a credential. */
 export function isSecretKey(key: string): boolean {
@@ -73,6 +78,61 @@ export function isSecretHeader(name: string): boolean {
   if (lower === 'authorization' || lower === 'cookie' || lower === 'proxy-authorization') return true;
   if (lower.startsWith('sec-websocket-')) return false; // Sec-WebSocket-Key is a nonce, dropped anyway
   return SECRET_HEADER_RE.test(lower);
+}
+
+/** A URL query parameter whose value is a credential: what isSecretKey and isSecretHeader say,
+ *  plus the names signed and keyed URLs use (`sig`, `key`, `X-Amz-Signature`…). */
+export function isSecretQueryParam(name: string, value: string): boolean {
+  return isSecretKey(name) || isSecretHeader(name) || SECRET_QUERY_RE.test(name) || looksLikeCredential(value);
+}
+
+const K8S_BEARER_PROTOCOL = 'base64url.bearer.authorization.k8s.io.';
+/** Subprotocol names after which browsers' workaround sends the token as the next subprotocol
+ *  (browsers cannot set Authorization on a WebSocket): `access_token, eyJ…`. */
+const TOKEN_CARRIER_PROTOCOL_RE = /^(?:access[_-]?token|token|bearer|auth|authorization|jwt|api[_-]?key)$/i;
+
+/**
+ * Splits a credential out of an offered subprotocol: `prefix` is kept and the rest is the secret.
+ * A JWT or long opaque token is secret whole; Kubernetes' `base64url.bearer.authorization.k8s.io.`
+ * carries its token after the prefix; a value right after `access_token` (or `token`, `bearer`…)
+ * is that token. undefined: not a credential.
+ */
+export function subprotocolCredential(protocol: string, previous: string | undefined): { prefix: string } | undefined {
+  if (protocol.toLowerCase().startsWith(K8S_BEARER_PROTOCOL) && protocol.length > K8S_BEARER_PROTOCOL.length) {
+    return { prefix: protocol.slice(0, K8S_BEARER_PROTOCOL.length) };
+  }
+  if (previous !== undefined && TOKEN_CARRIER_PROTOCOL_RE.test(previous)) return { prefix: '' };
+  if (looksLikeCredential(protocol)) return { prefix: '' };
+  // Protocol names are words with dots and versions (`graphql-transport-ws`, `wamp.2.json`);
+  // 20+ characters of base64 mixing letters and digits with no dot is a token.
+  if (!protocol.includes('.') && OPAQUE_RE.test(protocol) && /\d/.test(protocol) && /[A-Za-z]/.test(protocol) && protocol.length >= 24) return { prefix: '' };
+  return undefined;
+}
+
+/** Credentials in URLs inside free text (an origin like "recording of wss://h/?token=…", an
+ *  error listing URLs) become REDACTED; user:password is dropped. */
+export function redactUrls(text: string): string {
+  return text.replace(/\b(?:wss?|https?):\/\/[^\s,]+/gi, (raw) => {
+    try {
+      const url = new URL(raw);
+      let changed = false;
+      if (url.username || url.password) {
+        url.username = '';
+        url.password = '';
+        changed = true;
+      }
+      for (const [key, value] of [...url.searchParams]) {
+        if (isSecretQueryParam(key, value)) {
+          url.searchParams.set(key, 'REDACTED');
+          changed = true;
+        }
+      }
+      // Unchanged, the URL stays as it was written (no added trailing slash).
+      return changed ? url.toString() : raw;
+    } catch {
+      return raw;
+    }
+  });
 }
 
 /** A value that is a credential whatever its key: a JWT or a Bearer token. */

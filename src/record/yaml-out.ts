@@ -2,7 +2,7 @@
 // needs them. Every value goes through the yaml library's stringify, so quoting is always right;
 // only the layout (flow when short, block when long) is decided here.
 
-import { stringify } from 'yaml';
+import { Document, Scalar, visit, type ToStringOptions } from 'yaml';
 
 const FLOW_MAX_CHARS = 110;
 
@@ -44,7 +44,7 @@ export class YamlLines {
       return;
     }
     this.out.push(`${lead}${k}:`);
-    const block = stringify(value, { lineWidth: 0, indent: 2 }).replace(/\n$/, '');
+    const block = yamlText(value, { lineWidth: 0, indent: 2 });
     for (const line of block.split('\n')) this.out.push(`${' '.repeat(indent + 2)}${line}`);
   }
 
@@ -59,7 +59,28 @@ export class YamlLines {
 
 /** One-line YAML for any value: flow collections, quoted scalars where needed. */
 export function flowText(value: unknown): string {
-  return stringify(value, { collectionStyle: 'flow', lineWidth: 0 }).replace(/\n$/, '');
+  return yamlText(value, { collectionStyle: 'flow', lineWidth: 0 });
+}
+
+// Any line break a YAML parser folds or normalises: \n, \r, NEL, LS, PS.
+const LINE_BREAK_RE = /[\n\r\u0085\u2028\u2029]/;
+
+/**
+ * The yaml library writes a string holding a line break as a multi-line scalar (plain in flow
+ * style, `|-` in block style). Such a scalar is only valid at the indentation the library chose,
+ * and this writer re-indents and prefixes lines ("- send: …"), which broke the file. Every such
+ * string is therefore forced to one double-quoted line with `\n` escapes, which is valid at any
+ * indentation and reads back byte for byte.
+ */
+function yamlText(value: unknown, options: ToStringOptions): string {
+  const doc = new Document(value);
+  visit(doc, {
+    Scalar(_key, node: Scalar) {
+      if (typeof node.value === 'string' && LINE_BREAK_RE.test(node.value)) node.type = Scalar.QUOTE_DOUBLE;
+    },
+  });
+  // Past this length the library folds a double-quoted string over several lines; never here.
+  return doc.toString({ ...options, doubleQuotedMinMultiLineLength: Number.MAX_SAFE_INTEGER }).replace(/\n$/, '');
 }
 
 function isCollection(value: unknown): boolean {
