@@ -75,7 +75,7 @@ export function buildTransportOptions(scenario: Scenario, baseDir: string): (ctx
     const options: TransportOptions = {
       url,
       headers,
-      subprotocols: c.subprotocols,
+      subprotocols: c.subprotocols.map((t) => t.render(ctx)),
       handshakeTimeoutMs: c.timeoutMs,
       perMessageDeflate: c.perMessageDeflate,
       maxPayloadBytes: c.maxPayloadBytes,

@@ -238,8 +238,7 @@ class FlowWriter {
     if (Object.keys(query).length > 0) connect.query = query;
     if (Object.keys(connect).length > 0) {
       if (subprotocols.some((p, i) => p !== this.flow.subprotocols[i])) {
-        y.comment(0, 'A subprotocol carried a credential; its placeholder is not rendered (subprotocols are sent as');
-        y.comment(0, 'written), so put the real value in connect.subprotocols before running, and do not commit it.');
+        y.comment(0, 'A subprotocol carried a credential: set its environment variable before running.');
       }
       y.raw('connect:');
       for (const [k, v] of Object.entries(connect)) y.keyValue(2, k, v);
@@ -343,8 +342,7 @@ class FlowWriter {
       if (!secret) return p;
       const name = this.envFor(`subprotocol:${i}`, secret.prefix ? 'KUBE_TOKEN' : i > 0 ? this.flow.subprotocols[i - 1]! : 'SUBPROTOCOL_TOKEN');
       this.warnings.push(
-        `${this.flow.source}: subprotocol ${i + 1} carries a credential; it is written as \${env.${name}}. ` +
-          'connect.subprotocols are sent as written (not rendered as templates), so set the real value there before running',
+        `${this.flow.source}: subprotocol ${i + 1} carries a credential; it is written as \${env.${name}} (set ${name} before running)`,
       );
       return `${secret.prefix}\${env.${name}}`;
     });

@@ -62,6 +62,25 @@ function stringList(c: BuildContext, node: unknown, path: string): string[] | un
   return ok ? out : undefined;
 }
 
+/** A template or a list of them (subprotocols); each item non-empty. */
+function templateList(c: BuildContext, node: unknown, path: string): Template[] | undefined {
+  const n = c.r.deref(node);
+  if (isScalar(n) && typeof n.value === 'string') {
+    const t = c.template(node, path, 'connect');
+    return t ? [t] : undefined;
+  }
+  const items = c.r.seq(node, path);
+  if (!items) return undefined;
+  const out: Template[] = [];
+  let ok = true;
+  items.forEach((item, i) => {
+    const t = c.r.string(item, join(path, i), { nonEmpty: true }) === undefined ? undefined : c.template(item, join(path, i), 'connect');
+    if (t) out.push(t);
+    else ok = false;
+  });
+  return ok ? out : undefined;
+}
+
 function parseSize(c: BuildContext, node: unknown, path: string): number | undefined {
   const v = c.r.scalar(node);
   if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
@@ -104,7 +123,9 @@ export function buildConnect(c: BuildContext, node: unknown): ConnectOptions | u
         break;
       }
       case 'subprotocols': {
-        const l = stringList(c, e.value, p);
+        // Templates, like headers: browsers pass tokens as a subprotocol (they cannot set
+        // Authorization on a WebSocket), and imports write those as ${env.…}.
+        const l = templateList(c, e.value, p);
         if (l) out.subprotocols = l;
         else fail();
         break;

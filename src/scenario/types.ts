@@ -25,7 +25,7 @@ export interface TlsOptions {
 
 export interface ConnectOptions {
   headers: Record<string, Template>;
-  subprotocols: string[];
+  subprotocols: Template[];
   timeoutMs: number; // handshake timeout, default 5000
   perMessageDeflate: boolean; // default false
   tls?: TlsOptions;

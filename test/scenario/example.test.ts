@@ -14,7 +14,7 @@ describe('the DESIGN.md example', () => {
     expect(s.target).toBe('ws://127.0.0.1:9001/chat');
     expect(s.transport).toBe('ws');
     expect(s.load).toEqual({ model: 'connections', connections: 1000, durationMs: 40_000, gracefulStopMs: 5000 });
-    expect(s.connect.subprotocols).toEqual(['chat.v1']);
+    expect(s.connect.subprotocols.map((t) => t.source)).toEqual(['chat.v1']);
     expect(s.connect.timeoutMs).toBe(5000);
     expect(s.data?.columns).toEqual(['name', 'password']);
     expect(s.data?.rows).toEqual([

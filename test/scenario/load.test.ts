@@ -115,7 +115,7 @@ thresholds:
     expect(s.setup[0]!.method).toBe('POST');
     expect(s.setup[0]!.timeoutMs).toBe(2000);
     expect(s.setup[0]!.body?.source).toBe('{"user":"${env.USER_X}"}');
-    expect(s.connect.subprotocols).toEqual(['chat.v1']);
+    expect(s.connect.subprotocols.map((t) => t.source)).toEqual(['chat.v1']);
     expect(s.connect.maxPayloadBytes).toBe(65_536);
     expect(s.connect.tls).toEqual({ insecure: true, servername: 'example.test' });
     expect(s.connect.query.v!.staticValue).toBe('2');
