@@ -11,8 +11,11 @@ export interface TransportComparisonEntry {
   transport: string;
   /** Messages delivered, both directions: frames_sent + frames_received. */
   messages: number;
-  /** (bytes_sent + bytes_received) / messages: handshakes, headers, polls and framing included. */
-  bytesPerMessage: number;
+  /**
+   * (bytes_sent + bytes_received) / messages: handshakes, headers, polls and framing included.
+   * null when no message was delivered: there is no per-message cost to state (as for latency).
+   */
+  bytesPerMessage: number | null;
   bytesSent: number;
   bytesReceived: number;
   /** From the `latency` trend (request/response steps), else `wait` (pushed frames). */
@@ -54,7 +57,7 @@ function entryOf(input: ComparisonInput): TransportComparisonEntry {
   const entry: TransportComparisonEntry = {
     transport: input.transport,
     messages,
-    bytesPerMessage: messages > 0 ? round((bytesSent + bytesReceived) / messages, 2) : 0,
+    bytesPerMessage: messages > 0 ? round((bytesSent + bytesReceived) / messages, 2) : null,
     bytesSent,
     bytesReceived,
     latency: { p50: trend?.p50 ?? null, p99: trend?.p99 ?? null },
@@ -82,7 +85,7 @@ function round(value: number, decimals: number): number {
 
 /** The baseline the others are measured against: ws, else socket.io (its websocket), else the first. */
 export function baselineOf(c: ComparisonJson): TransportComparisonEntry | undefined {
-  const usable = c.transports.filter((t) => t.messages > 0 && t.bytesPerMessage > 0);
+  const usable = c.transports.filter((t) => t.bytesPerMessage !== null && t.bytesPerMessage > 0);
   return usable.find((t) => t.transport === 'ws') ?? usable.find((t) => t.transport === 'socket.io') ?? usable[0];
 }
 
@@ -95,10 +98,10 @@ export function formatRatio(ratio: number): string {
 /** One sentence per non-baseline transport: "long-poll uses 8.3× the bytes per message of ws". */
 export function comparisonSentences(c: ComparisonJson): string[] {
   const base = baselineOf(c);
-  if (base === undefined) return [];
+  if (base === undefined || base.bytesPerMessage === null) return [];
   const lines: string[] = [];
   for (const t of c.transports) {
-    if (t === base || t.messages === 0) continue;
+    if (t === base || t.bytesPerMessage === null) continue;
     lines.push(`${t.transport} uses ${formatRatio(t.bytesPerMessage / base.bytesPerMessage)}× the bytes per message of ${base.transport}`);
   }
   return lines;
@@ -114,7 +117,7 @@ function tableRows(c: ComparisonJson): string[][] {
   return c.transports.map((t) => [
     t.transport,
     num(t.messages),
-    t.messages > 0 ? num(t.bytesPerMessage, 1) : '–',
+    t.bytesPerMessage === null ? '–' : num(t.bytesPerMessage, 1),
     num(t.bytesSent),
     num(t.bytesReceived),
     msOrDash(t.latency.p50),
@@ -235,7 +238,7 @@ export function renderComparisonHtml(c: ComparisonJson): string {
 ${lead}
 <table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>
 <div class="charts">
-${barChart('Bytes on the wire per message (both directions)', bars((t) => (t.messages > 0 ? t.bytesPerMessage : null)), bytesFmt)}
+${barChart('Bytes on the wire per message (both directions)', bars((t) => t.bytesPerMessage), bytesFmt)}
 ${barChart('Messages delivered per second', bars((t) => t.messagesPerSecond), (v) => num(v, v < 100 ? 1 : 0))}
 ${barChart('Latency p50 and p99 (ms)', latencyBars, (v) => `${Number(v.toFixed(3))} ms`)}
 ${barChart('Load generator CPU', bars((t) => t.cpuPercent), (v) => `${num(v)}%`)}

@@ -5,7 +5,9 @@
 // the TLS records (TLS runs over our own TCP socket, so counts are ciphertext).
 //
 // It also remembers the first socket-level error, because Engine.IO reduces connect failures to
-// "xhr poll error" / "websocket error" and the cause (ECONNREFUSED, a certificate) would be lost.
+// "xhr poll error" / "websocket error" and the cause (ECONNREFUSED, a certificate) would be lost,
+// and the head of the first HTTP answer, so a handshake answered by something that is not
+// Engine.IO (an app's 200 page at a wrong socketio.path) can be named as such.
 
 import http from 'node:http';
 import https from 'node:https';
@@ -32,6 +34,12 @@ export class SocketIoWire {
   readonly agent: http.Agent;
   /** The first error any of this connection's sockets raised (the cause of a connect_error). */
   firstError: Error | undefined;
+  /**
+   * The status and content type of the first HTTP answer read, until `handshakeOver()`: enough
+   * to tell an Engine.IO answer from a web page when the client only says "parser error".
+   */
+  firstAnswer: { status: number; contentType: string | undefined } | undefined;
+  private watchingAnswers = true;
   private readonly counter = new SocketByteCounter();
   /** Raw TCP sockets still open -> the socket handed to http (the TLS socket under https). */
   private readonly live = new Map<net.Socket, Duplex>();
@@ -68,6 +76,8 @@ export class SocketIoWire {
         outer.on('error', onSocketError);
       }
       this.live.set(raw, outer);
+      // A socket's first chunk starts its first answer; sockets opened once connected are not watched.
+      if (this.watchingAnswers) outer.once('data', onFirstChunk);
       if (this.debugHeads) this.tapHeads(outer);
       return outer;
     };
@@ -97,10 +107,19 @@ export class SocketIoWire {
    * Ends the connection's sockets once no request is in flight: keep-alive sockets idle in the
    * agent are ended, busy ones are left to finish (the poll answered by the server's close,
    * the final POST). Resolves when every socket is closed, or destroys the rest after graceMs.
+   *
+   * `lastRequestIssued` resolves once Engine.IO will issue no more requests (its close packet's
+   * POST is on its way). Until then an idle moment proves nothing: between a response and
+   * Engine.IO's next request (the re-poll, the close POST after the DISCONNECT POST drains)
+   * every socket can be idle, and a socket ended then is picked from the pool for that request.
+   * The server answers our FIN with its own, the request fails with ECONNRESET on a reused
+   * socket, and xmlhttprequest-ssl's retry opens a request it never ends, which then hangs
+   * until the grace runs out.
    */
-  release(graceMs: number): Promise<void> {
+  release(graceMs: number, lastRequestIssued: Promise<void> = Promise.resolve()): Promise<void> {
     if (this.live.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
+      let lastIssued = false;
       const finish = (): void => {
         clearTimeout(timer);
         this.agent.off('free', check);
@@ -111,7 +130,7 @@ export class SocketIoWire {
         if (this.live.size === 0) return finish();
         // Ended, not destroyed: the server's answer (its FIN, a TLS close_notify) is still read
         // and counted, so client and server counts agree. 'close' calls check again.
-        if (this.allIdle()) for (const outer of this.live.values()) outer.end();
+        if (lastIssued && this.allIdle()) for (const outer of this.live.values()) outer.end();
       };
       const timer = setTimeout(() => {
         this.destroy();
@@ -120,6 +139,10 @@ export class SocketIoWire {
       this.idleWaiter = check;
       // 'free' fires on the agent (after the socket's own) when a response completes.
       this.agent.on('free', check);
+      void lastRequestIssued.then(() => {
+        lastIssued = true;
+        check();
+      });
       check();
     });
   }
@@ -132,6 +155,23 @@ export class SocketIoWire {
       raw.destroy();
     }
     this.agent.destroy();
+  }
+
+  /** Socket.IO is connected (or failed): no more answers to watch. */
+  handshakeOver(): void {
+    this.watchingAnswers = false;
+    this.debugHeads = undefined;
+  }
+
+  /** @internal the first chunk a socket read, with `this` its wire. */
+  noteFirstChunk(chunk: unknown): void {
+    if (!this.watchingAnswers || this.firstAnswer !== undefined || !Buffer.isBuffer(chunk)) return;
+    const head = chunk.toString('latin1', 0, Math.min(chunk.length, 4096));
+    const status = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+    if (!status) return;
+    const end = head.indexOf('\r\n\r\n');
+    const contentType = /\r\ncontent-type:[ \t]*([^;\r\n]*)/i.exec(end < 0 ? head : head.slice(0, end))?.[1]?.trim();
+    this.firstAnswer = { status: Number(status[1]), contentType: contentType || undefined };
   }
 
   /** @internal called once per raw socket on 'close' (its bytes are settled by the counter). */
@@ -175,6 +215,10 @@ export class SocketIoWire {
 function onSocketError(this: Duplex & { [kWire]?: SocketIoWire }, err: Error): void {
   const wire = this[kWire];
   if (wire && wire.firstError === undefined) wire.firstError = err;
+}
+
+function onFirstChunk(this: Duplex & { [kWire]?: SocketIoWire }, chunk: unknown): void {
+  this[kWire]?.noteFirstChunk(chunk);
 }
 
 function onRawClose(this: TrackedSocket): void {

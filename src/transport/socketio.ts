@@ -288,7 +288,7 @@ class SocketIoTransport implements Transport {
   /** @internal */
   handleConnect(): void {
     clearTimeout(this.connectTimer);
-    this.wire.debugHeads = undefined; // the handshake is printed; polls after it are not
+    this.wire.handshakeOver(); // the handshake is printed; polls after it are not
     if (this.state !== 'connecting') return;
     this.state = 'open';
     const pending = this.pendingConnect;
@@ -297,8 +297,8 @@ class SocketIoTransport implements Transport {
   }
 
   /** @internal */
-  handleConnectError(err: Error & { type?: string; description?: unknown; context?: unknown; data?: unknown }): void {
-    this.failConnect(classifyConnectError(err, this.wire.firstError, this.endpoint));
+  handleConnectError(err: Error & { type?: string; code?: unknown; description?: unknown; context?: unknown; data?: unknown }): void {
+    this.failConnect(classifyConnectError(err, this.wire.firstError, this.endpoint, this.wire.firstAnswer));
     this.teardown();
   }
 
@@ -317,7 +317,14 @@ class SocketIoTransport implements Transport {
   handleConnectTimeout(): void {
     if (this.state !== 'connecting') return;
     const target = this.endpoint.origin + this.endpoint.namespace;
-    this.failConnect(new TransportError('connect_timeout', `no Socket.IO connect from ${target} in ${this.handshakeTimeoutMs}ms`));
+    const engine = this.socket.io.engine as unknown as EngineSocket | undefined;
+    // Engine.IO never opened: nothing answered the handshake at all (a plain http server does
+    // not answer a path it has no handler for). Once it opened, the namespace's CONNECT is late.
+    const message =
+      engine === undefined || engine.readyState === 'opening'
+        ? `no answer to the Engine.IO handshake at ${engineUrl(this.endpoint)} in ${this.handshakeTimeoutMs}ms${PATH_HINT}`
+        : `no Socket.IO connect from ${target} in ${this.handshakeTimeoutMs}ms`;
+    this.failConnect(new TransportError('connect_timeout', message));
     this.teardown();
   }
 
@@ -350,8 +357,20 @@ class SocketIoTransport implements Transport {
   }
 
   private release(): Promise<void> {
-    this.released ??= this.wire.release(CLOSE_GRACE_MS);
+    this.released ??= this.wire.release(CLOSE_GRACE_MS, this.engineClosed());
     return this.released;
+  }
+
+  /**
+   * Resolves once Engine.IO has closed. It closes only after its write buffer drains (the
+   * DISCONNECT packet's POST over polling), and its 'close' comes right after it hands the close
+   * packet's POST to the agent; from then on it starts no request (no re-poll either), so the
+   * wire may end its sockets as soon as they are idle.
+   */
+  private engineClosed(): Promise<void> {
+    const engine = this.socket.io.engine as unknown as EngineSocket | undefined;
+    if (!engine || engine.readyState === 'closed') return Promise.resolve();
+    return new Promise((resolve) => engine.once('close', resolve));
   }
 
   private reportClose(info: CloseInfo): void {
@@ -424,15 +443,33 @@ function toBuffer(bytes: Uint8Array): Buffer {
 
 // --- connect failures --------------------------------------------------------------------------
 
+/** Appended where the likely cause is a wrong Engine.IO path (or target). */
+const PATH_HINT = ': no Socket.IO endpoint there? check socketio.path / target';
+
+/** Where the Engine.IO handshake goes: origin and path, as the user configured them. */
+function engineUrl(endpoint: Pick<SocketIoEndpoint, 'origin' | 'path'>): string {
+  return endpoint.origin + (endpoint.path.startsWith('/') ? endpoint.path : `/${endpoint.path}`);
+}
+
+/** The first HTTP answer the connection's sockets read: status and content type. */
+export type HttpAnswer = NonNullable<SocketIoWire['firstAnswer']>;
+
 /**
  * socket.io-client reports every failure as connect_error: an engine-level TransportError
  * ("xhr poll error", "websocket error": the cause is the socket error the wire kept), "timeout"
- * from the Manager, or the server's CONNECT_ERROR packet (a middleware's next(new Error(…))).
+ * from the Manager, a "parser error" (the handshake's answer is not Engine.IO), or the server's
+ * CONNECT_ERROR packet (a middleware's next(new Error(…))).
+ *
+ * A wrong socketio.path looks different per server: a 404; a 200 page (an app's catch-all
+ * route); for a socket.io server, which ignores other paths, the WebSocket upgrade is ended
+ * without an answer (engine.io's destroyUpgrade) and a poll is never answered (a timeout,
+ * handled by the transport). Those say "no Socket.IO endpoint at URL", with the hint.
  */
 export function classifyConnectError(
-  err: Error & { type?: string; description?: unknown; context?: unknown; data?: unknown },
+  err: Error & { type?: string; code?: unknown; description?: unknown; context?: unknown; data?: unknown },
   socketError: Error | undefined,
-  endpoint: Pick<SocketIoEndpoint, 'origin' | 'namespace'>,
+  endpoint: Pick<SocketIoEndpoint, 'origin' | 'namespace' | 'path'>,
+  answer?: HttpAnswer,
 ): TransportError {
   const target = endpoint.origin + endpoint.namespace;
   const tlsReason = classifyTlsError(socketError) ?? classifyTlsError(err);
@@ -442,17 +479,55 @@ export function classifyConnectError(
   if (code === 'ETIMEDOUT') return new TransportError('connect_timeout', `TCP connect to ${endpoint.origin} timed out`);
   if (code === 'ECONNRESET' || code === 'EPIPE') return new TransportError('reset', `connection reset by ${endpoint.origin} during the handshake`);
   if (code !== undefined) return new TransportError('connect_refused', `${socketError!.message.split('\n')[0]} (${endpoint.origin})`);
-  if (err.message === 'timeout') return new TransportError('connect_timeout', `Engine.IO handshake with ${endpoint.origin} timed out`);
+  const url = engineUrl(endpoint);
+  if (err.message === 'timeout') return new TransportError('connect_timeout', `no answer to the Engine.IO handshake at ${url} in time${PATH_HINT}`);
+  if (err.code === 'parser error') {
+    // engine.io-client could not decode the answer as Engine.IO packets: a web page, JSON…
+    const what = answer ? ` (HTTP ${answer.status}${answer.contentType ? `, ${answer.contentType}` : ''})` : '';
+    return new TransportError('handshake_rejected', `the answer to the Engine.IO handshake at ${url} is not Engine.IO${what}${PATH_HINT}`);
+  }
   if (err.type === 'TransportError') {
     const status = httpStatusOf(err);
-    return new TransportError(
-      'handshake_rejected',
-      status === undefined ? `Engine.IO handshake with ${endpoint.origin} failed: ${err.message}` : `Engine.IO handshake rejected by ${endpoint.origin} with HTTP ${status}${serverMessageOf(err)}`,
-    );
+    if (status === 404) return new TransportError('handshake_rejected', `no Socket.IO endpoint at ${url} (HTTP 404): check socketio.path / target`);
+    if (status !== undefined && status < 400) {
+      // Answered, but not as Engine.IO: a page (200) or a redirect the client does not follow.
+      return new TransportError(
+        'handshake_rejected',
+        err.message === 'websocket error'
+          ? `the WebSocket upgrade at ${url} was answered with HTTP ${status}, not 101${PATH_HINT}`
+          : `the answer to the Engine.IO handshake at ${url} is not Engine.IO (HTTP ${status})${PATH_HINT}`,
+      );
+    }
+    if (status !== undefined) {
+      return new TransportError('handshake_rejected', `Engine.IO handshake rejected by ${endpoint.origin} with HTTP ${status}${serverMessageOf(err)}`);
+    }
+    if (closedWithoutAnswer(err)) {
+      return new TransportError('handshake_rejected', `the server closed the connection without answering the Engine.IO handshake at ${url}${PATH_HINT}`);
+    }
+    const cause = innerMessageOf(err);
+    return new TransportError('handshake_rejected', `Engine.IO handshake with ${url} failed: ${err.message}${cause ? ` (${cause})` : ''}`);
   }
   // The server's CONNECT_ERROR: its message is the middleware's reason ("not authorized").
   const data = err.data === undefined ? '' : ` ${JSON.stringify(err.data)}`;
   return new TransportError('handshake_rejected', `Socket.IO connect to ${target} rejected: ${err.message}${data}`);
+}
+
+/**
+ * The server ended the socket before any HTTP answer: ws reports "socket hang up" on its upgrade
+ * request; the polling request ends with status 0 (no answer; a socket error would have been
+ * caught above).
+ */
+function closedWithoutAnswer(err: { message: string; description?: unknown }): boolean {
+  if (err.message === 'xhr poll error') return err.description === 0;
+  return /socket hang up/.test(innerMessageOf(err) ?? '');
+}
+
+/** The message of the error Engine.IO wrapped ("websocket error" carries ws's own error). */
+function innerMessageOf(err: { description?: unknown }): string | undefined {
+  const inner = err.description as { message?: unknown; error?: { message?: unknown } } | undefined;
+  if (inner === null || typeof inner !== 'object') return undefined;
+  const text = inner.error?.message ?? inner.message;
+  return typeof text === 'string' && text.length > 0 ? text.split('\n')[0] : undefined;
 }
 
 function httpStatusOf(err: { description?: unknown; message: string }): number | undefined {

@@ -26,7 +26,7 @@ describe('the same scenario over ws and long-poll', () => {
     const [ws, lp] = cmp.transports as [ComparisonJson['transports'][0], ComparisonJson['transports'][0]];
     expect(ws.messages).toBe(400);
     expect(lp.messages).toBe(400);
-    expect(lp.bytesPerMessage / ws.bytesPerMessage).toBeGreaterThan(5);
+    expect(lp.bytesPerMessage! / ws.bytesPerMessage!).toBeGreaterThan(5);
     expect(readFileSync(path.join(out, 'comparison.html'), 'utf8')).toContain('long-poll');
     for (const t of ['ws', 'long-poll']) {
       const rep = JSON.parse(readFileSync(path.join(out, t, 'report.json'), 'utf8')) as ReportJson;

@@ -145,7 +145,7 @@ describe('volley run --transport socket.io --transport socket.io/polling', () =>
     }
     const [ws, polling] = cmp.transports as [ComparisonJson['transports'][0], ComparisonJson['transports'][0]];
     // Polling pays HTTP request and response headers per batch; websocket only frames.
-    expect(polling.bytesPerMessage).toBeGreaterThan(ws.bytesPerMessage * 2);
+    expect(polling.bytesPerMessage!).toBeGreaterThan(ws.bytesPerMessage! * 2);
     for (const name of ['socket.io', 'socket.io/polling']) {
       // Each transport's own report sits in a folder named after it, '/' made '-' so
       // socket.io/polling does not nest inside socket.io/.

@@ -119,7 +119,9 @@ describe('buildComparison', () => {
       { transport: 'long-poll', report: none },
     ]);
     expect(c.transports[0]).toMatchObject({ messages: 30, bytesPerMessage: 30, latency: { p50: 2, p99: 9 }, messagesPerSecond: 3 });
-    expect(c.transports[1]).toMatchObject({ messages: 0, bytesPerMessage: 0, latency: { p50: null, p99: null }, messagesPerSecond: 0 });
+    // No message, no per-message cost: null, as its latency is (not 0, which reads as "free").
+    expect(c.transports[1]).toMatchObject({ messages: 0, bytesPerMessage: null, latency: { p50: null, p99: null }, messagesPerSecond: 0 });
+    expect(JSON.parse(JSON.stringify(c)).transports[1].bytesPerMessage).toBeNull();
     // A transport that delivered nothing gets no ratio.
     expect(comparisonSentences(c)).toEqual([]);
   });
@@ -155,6 +157,17 @@ describe('formatComparisonTable', () => {
     expect(new Set([header.length, wsRow.length, lpRow.length]).size).toBe(1);
     expect(text).toContain('long-poll uses 8.3× the bytes per message of ws.');
   });
+
+  it('shows "–" for the bytes per message and latency of a transport that delivered nothing', () => {
+    const none = report({ transport: 'socket.io/polling', framesSent: 0, framesReceived: 0, bytesSent: 500, bytesReceived: 400 });
+    const text = formatComparisonTable(buildComparison([
+      { transport: 'ws', report: ws },
+      { transport: 'socket.io/polling', report: none },
+    ]));
+    const row = text.split('\n').find((l) => l.startsWith('socket.io/polling'))!;
+    expect(row).toMatch(/^socket\.io\/polling\s+0\s+–\s+500\s+400\s+–\s+–\s+0\.0\s+50%$/);
+    expect(text).not.toContain('uses');
+  });
 });
 
 describe('renderComparisonHtml', () => {
@@ -188,6 +201,19 @@ describe('renderComparisonHtml', () => {
     expect(html).toContain('ws p50');
     expect(html).toContain('ws p99');
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt; uses 9.5× the bytes per message of ws.');
+  });
+
+  it('draws no bar and shows "–" for a transport that delivered nothing', () => {
+    const none = report({ transport: 'socket.io/polling', framesSent: 0, framesReceived: 0, bytesSent: 500, bytesReceived: 400 });
+    const page = renderComparisonHtml(buildComparison([
+      { transport: 'ws', report: ws },
+      { transport: 'socket.io/polling', report: none },
+    ]));
+    const row = /<tr><td>socket\.io\/polling<\/td>(.*?)<\/tr>/.exec(page)![1]!;
+    expect(row).toBe('<td>0</td><td>–</td><td>500</td><td>400</td><td>–</td><td>–</td><td>0.0</td><td>50%</td>');
+    const bytesChart = page.slice(page.indexOf('Bytes on the wire per message'), page.indexOf('Messages delivered per second'));
+    expect(bytesChart).toMatch(/socket\.io\/polling<\/text><rect [^>]*width="0\.0"[^>]*\/><text [^>]*>–<\/text>/);
+    expect(page).toContain('Only one transport delivered messages');
   });
 
   it('says so when there is nothing to compare against', () => {
