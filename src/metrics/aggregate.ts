@@ -42,6 +42,8 @@ interface WorkerActive {
   values: number[];
   /** The highest value inside each interval (a session shorter than a second still shows). */
   maxes: number[];
+  /** The lowest value inside each interval: what this worker held at least while another peaked. */
+  mins: number[];
 }
 
 interface FirstError {
@@ -120,7 +122,7 @@ export class MetricsAggregator {
       }
     }
 
-    this.recordActive(workerId, s, snap.active.value, snap.active.max);
+    this.recordActive(workerId, s, snap.active);
     this.freezeOldSeconds();
   }
 
@@ -142,8 +144,8 @@ export class MetricsAggregator {
 
   /**
    * Every metric of DESIGN.md: all counters (the errors total too) even when 0, trends only
-   * with samples, and the active_connections gauge: value = the last summed point, min/max of
-   * the summed per-second series (a peak inside a second between two snapshots is not seen).
+   * with samples, and the active_connections gauge: value = the last summed point, min of the
+   * summed per-second series, max = the highest peak that surely happened (activePeakAt).
    */
   metrics(durationS: number): Record<string, MetricJson> {
     const out: Record<string, MetricJson> = {};
@@ -201,40 +203,58 @@ export class MetricsAggregator {
     return state;
   }
 
-  private recordActive(workerId: number, second: number, value: number, max: number): void {
+  private recordActive(workerId: number, second: number, active: MetricsSnapshot['active']): void {
+    const { value } = active;
+    const max = Math.max(active.max, value);
+    const min = Math.min(active.min, value);
     let w = this.workers.get(workerId);
     if (w === undefined) {
-      w = { seconds: [], values: [], maxes: [] };
+      w = { seconds: [], values: [], maxes: [], mins: [] };
       this.workers.set(workerId, w);
     }
     const n = w.seconds.length;
     if (n === 0 || w.seconds[n - 1]! < second) {
       w.seconds.push(second);
       w.values.push(value);
-      w.maxes.push(Math.max(max, value));
+      w.maxes.push(max);
+      w.mins.push(min);
       return;
     }
     // Same second again (or, unexpectedly, an older one): overwrite or insert in order.
     const i = lastIndexAtOrBefore(w.seconds, second);
     if (i >= 0 && w.seconds[i] === second) {
       w.values[i] = value;
-      w.maxes[i] = Math.max(w.maxes[i]!, max, value);
+      w.maxes[i] = Math.max(w.maxes[i]!, max);
+      w.mins[i] = Math.min(w.mins[i]!, min);
     } else {
       w.seconds.splice(i + 1, 0, second);
       w.values.splice(i + 1, 0, value);
-      w.maxes.splice(i + 1, 0, Math.max(max, value));
+      w.maxes.splice(i + 1, 0, max);
+      w.mins.splice(i + 1, 0, min);
     }
   }
 
-  /** Peak of a second: each worker's in-interval max where it reported, else its carried value.
-   *  An upper bound when workers peak at different instants, exact with one worker. */
+  /**
+   * The highest number of connections that was surely open at one instant of the second. Each
+   * worker only reports its own max and min over the interval, not when they happened, so adding
+   * the maxes would count peaks of different instants together (maxConnections 3 reported as 4
+   * or 6). While worker w stood at its max, every other worker held at least its interval min:
+   * max_w + the others' mins is a level the process really reached. With one worker that is its
+   * exact max; the summed snapshot values (activeAt) are the other honest floor.
+   */
   private activePeakAt(second: number): number {
-    let sum = 0;
+    const levels: { max: number; min: number }[] = [];
     for (const w of this.workers.values()) {
       const i = lastIndexAtOrBefore(w.seconds, second);
-      if (i >= 0) sum += w.seconds[i] === second ? w.maxes[i]! : w.values[i]!;
+      if (i < 0) continue;
+      // A worker silent in this second held its last value throughout.
+      const reported = w.seconds[i] === second;
+      levels.push(reported ? { max: w.maxes[i]!, min: w.mins[i]! } : { max: w.values[i]!, min: w.values[i]! });
     }
-    return sum;
+    const minSum = levels.reduce((a, l) => a + l.min, 0);
+    let peak = this.activeAt(second);
+    for (const l of levels) peak = Math.max(peak, minSum - l.min + l.max);
+    return peak;
   }
 
   private activeAt(second: number): number {
