@@ -9,6 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatProgressLine, formatSummary } from '../report/console.js';
+import { noConnectionOpened } from '../report/format.js';
 import { renderReportHtml } from '../report/html.js';
 import { renderJUnit } from '../report/junit.js';
 import { renderMarkdownSummary } from '../report/markdown.js';
@@ -19,6 +20,7 @@ import type { Scenario } from '../scenario/types.js';
 import { evaluateThresholds } from '../thresholds/evaluate.js';
 import type { CliIO } from './io.js';
 import { colorEnabled } from './io.js';
+import { jsonSummary } from './summary.js';
 
 export interface ProcessesOptions {
   processes: number;
@@ -118,23 +120,47 @@ export async function runProcesses(opts: ProcessesOptions, io: CliIO): Promise<n
   if (opts.html) writeFileSync(path.join(opts.runDir, 'report.html'), renderReportHtml(merged));
   if (opts.junit) writeFileSync(opts.junit, renderJUnit(merged));
   if (opts.summaryMd) writeFileSync(opts.summaryMd, renderMarkdownSummary(merged), { flag: 'a' });
-  if (opts.json) io.stdout.write(JSON.stringify({ report: path.join(opts.runDir, 'report.json'), processes: n, exitCodes, thresholds: merged.thresholds, errors: merged.errors }, null, 2) + '\n');
-  else {
+
+  // The verdict of the merged run (the children's own exit codes judged each slice alone).
+  const problems: string[] = [];
+  let exit: number;
+  if (interrupts > 0 || exitCodes.includes(130)) exit = 130;
+  else if (files.length < n) {
+    problems.push(`volley: ${n - files.length} of ${n} processes wrote no report (exit codes ${exitCodes.join(', ')})`);
+    exit = 3;
+  } else if (noConnectionOpened(merged)) {
+    problems.push(`volley: the run could not proceed: no connection to ${merged.target} could be opened (${merged.errors[0]?.first ?? 'unknown reason'})`);
+    exit = 3;
+  } else exit = merged.thresholds.some((t) => !t.ok) || merged.aborted ? 1 : 0;
+
+  const reportFile = path.join(opts.runDir, 'report.json');
+  if (opts.json) {
+    // The same document as a single-process run, for the merged report; `processes` adds each
+    // child's segment, report and own exit code.
+    const summary = {
+      ...jsonSummary({
+        report: merged,
+        transport: merged.transport,
+        passed: exit === 0,
+        interrupted: merged.interrupted === true,
+        aborted: merged.aborted === true,
+        reportFile,
+        htmlFile: opts.html ? path.join(opts.runDir, 'report.html') : undefined,
+      }),
+      processes: shardDirs.map((dir, i) => ({
+        segment: `${i + 1}/${n}`,
+        report: existsSync(path.join(dir, 'report.json')) ? path.join(dir, 'report.json') : null,
+        // Judged on its slice alone (a count threshold sees a share): the run's verdict is `passed`.
+        ownExitCode: exitCodes[i],
+      })),
+    };
+    io.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  } else {
     io.stdout.write(formatSummary(merged, { color: colorEnabled(io.stdout, io.env) }) + '\n');
-    io.stdout.write(`report: ${path.relative(io.cwd, path.join(opts.runDir, 'report.json'))} (merged from ${files.length} of ${n} processes)\n`);
+    io.stdout.write(`report: ${path.relative(io.cwd, reportFile)} (merged from ${files.length} of ${n} processes)\n`);
   }
-  if (interrupts > 0 || exitCodes.includes(130)) return 130;
-  if (files.length < n) {
-    io.stderr.write(`volley: ${n - files.length} of ${n} processes wrote no report (exit codes ${exitCodes.join(', ')})\n`);
-    return 3;
-  }
-  const connects = merged.metrics['connect'];
-  const started = merged.metrics['sessions_started'];
-  if (started?.type === 'counter' && started.count > 0 && (!connects || (connects.type === 'trend' && connects.count === 0))) {
-    io.stderr.write(`volley: the run could not proceed: no connection to ${merged.target} could be opened (${merged.errors[0]?.first ?? 'unknown reason'})\n`);
-    return 3;
-  }
-  return merged.thresholds.some((t) => !t.ok) || merged.aborted ? 1 : 0;
+  for (const line of problems) io.stderr.write(`${line}\n`);
+  return exit;
 }
 
 function printSummed(second: number, list: ChildProgress[], live: boolean, io: CliIO): void {

@@ -9,6 +9,8 @@ import { peakConnections } from '../load/plan.js';
 import { ownedCount } from '../load/stripe.js';
 import type { ProgressEvent, RunHandle, RunResult } from '../engine/coordinator.js';
 import { prepareScenario, startRun } from '../engine/coordinator.js';
+import { applyOverrides } from '../engine/overrides.js';
+import { stagesOverrideWarning } from '../load/flags.js';
 import type { RunOverrides } from '../engine/overrides.js';
 import { buildComparison, formatComparisonTable, renderComparisonHtml } from '../report/comparison.js';
 import { formatProgressLine, formatSummary } from '../report/console.js';
@@ -21,6 +23,8 @@ import { formatProblems } from '../scenario/describe.js';
 import type { CliIO } from './io.js';
 import { CliExit, colorEnabled, makeDirs } from './io.js';
 import { checkConnectionBudget, readOpenFileLimit } from './limits.js';
+import { jsonSummary } from './summary.js';
+import type { JsonSummary } from './summary.js';
 
 export interface RunCommandOptions {
   scenario: string;
@@ -124,8 +128,19 @@ export async function runCommand(opts: RunCommandOptions, io: CliIO): Promise<nu
   const transports: (TransportName | undefined)[] = opts.transports.length > 0 ? opts.transports : [undefined];
   // Validate first (exit 2 with every problem) before anything opens.
   let scenario;
+  let stagesWarning: string | undefined;
   try {
-    scenario = prepareScenario({ file: scenarioFileArg, sets: opts.sets, env: io.env, overrides: { ...opts.overrides, transport: transports[0] } });
+    // Loaded without the load flags first, to tell the user when they replace the stages.
+    const { connections, durationMs, rate } = opts.overrides;
+    const loadFlags = { connections, durationMs, rate };
+    const asWritten = prepareScenario({
+      file: scenarioFileArg,
+      sets: opts.sets,
+      env: io.env,
+      overrides: { ...opts.overrides, connections: undefined, durationMs: undefined, rate: undefined, transport: transports[0] },
+    });
+    stagesWarning = stagesOverrideWarning(asWritten.load, loadFlags);
+    scenario = applyOverrides(asWritten, { ...loadFlags });
   } catch (err) {
     if (err instanceof VolleyError && err.problems.length > 0) {
       io.stderr.write(formatProblems(err.problems, { tty: Boolean(io.stderr.isTTY) }) + '\n');
@@ -133,6 +148,8 @@ export async function runCommand(opts: RunCommandOptions, io: CliIO): Promise<nu
     }
     throw err;
   }
+
+  if (stagesWarning && !opts.quiet) io.stderr.write(`${stagesWarning}\n`);
 
   // Connections this process will hold at the peak, against its open-file limit.
   const load = scenario.load;
@@ -249,7 +266,7 @@ export async function runCommand(opts: RunCommandOptions, io: CliIO): Promise<nu
     if (opts.junit) writeFileSync(path.resolve(io.cwd, opts.junit), renderJUnit(last.result.report));
     if (opts.summaryMd) writeFileSync(path.resolve(io.cwd, opts.summaryMd), renderMarkdownSummary(last.result.report), { flag: 'a' });
     if (opts.json) {
-      const summary = results.length === 1 ? jsonSummary(last) : results.map(jsonSummary);
+      const summary = results.length === 1 ? summaryOf(last) : results.map(summaryOf);
       io.stdout.write(JSON.stringify(summary, null, 2) + '\n');
     }
   }
@@ -271,22 +288,16 @@ export async function runCommand(opts: RunCommandOptions, io: CliIO): Promise<nu
   return 0;
 }
 
-function jsonSummary(r: { transport: string; result: RunResult; written: WrittenReport }): unknown {
-  const rep = r.result.report;
-  return {
-    scenario: rep.scenario.name,
+function summaryOf(r: { transport: string; result: RunResult; written: WrittenReport }): JsonSummary {
+  return jsonSummary({
+    report: r.result.report,
     transport: r.transport,
     passed: !r.result.thresholdsFailed && !r.result.aborted && !r.result.interrupted && !r.result.noConnection,
     interrupted: r.result.interrupted,
     aborted: r.result.aborted,
-    durationS: rep.durationS,
-    thresholds: rep.thresholds,
-    metrics: Object.fromEntries(Object.entries(rep.metrics).map(([k, m]) => [k, m.type === 'trend' ? { ...m, hdr: undefined } : m])),
-    errors: rep.errors,
-    harness: rep.harness,
-    report: r.written.json,
-    html: r.written.html,
-  };
+    reportFile: r.written.json,
+    htmlFile: r.written.html,
+  });
 }
 
 function printProgress(p: ProgressEvent, live: boolean, out: CliIO['stderr']): void {
