@@ -64,9 +64,15 @@ function buildStep(c: BuildContext, node: unknown, path: string): Step | undefin
     case 'emit':
       return buildEmit(c, view, path, base);
     case 'expect': {
-      const expect = buildExpect(c, view.entries.get('expect')!.value, join(path, 'expect'));
+      const expectNode = view.entries.get('expect')!.value;
+      // Recorded before building: a step with an error still records its metric, so a threshold
+      // on it is not reported as missing as well (the step's own problem is the real one).
+      // The wait is always recorded; latencyFrom adds the push's delivery latency (the engine
+      // records both).
+      c.record('wait', name);
+      if (keyNodeOf(c, expectNode, 'latencyFrom') !== undefined) c.record('latency', name);
+      const expect = buildExpect(c, expectNode, join(path, 'expect'));
       if (!expect) return undefined;
-      c.record(expect.latencyFrom ? 'latency' : 'wait', name);
       warnEventOutsideSocketIo(c, view, expect, path);
       return { kind: 'expect', ...base, expect };
     }
@@ -77,6 +83,7 @@ function buildStep(c: BuildContext, node: unknown, path: string): Step | undefin
     case 'ping': {
       const e = view.entries.get('ping')!;
       let timeoutMs = DEFAULT_PING_TIMEOUT_MS;
+      c.record('ping', name);
       if (!c.r.isNull(e.value)) {
         const pv = c.r.map(e.value, join(path, 'ping'), 'ping');
         if (!pv) return undefined;
@@ -87,7 +94,6 @@ function buildStep(c: BuildContext, node: unknown, path: string): Step | undefin
           timeoutMs = ms;
         }
       }
-      c.record('ping', name);
       return { kind: 'ping', ...base, timeoutMs };
     }
     case 'close':
@@ -99,6 +105,28 @@ function buildStep(c: BuildContext, node: unknown, path: string): Step | undefin
 
 type Base = { name?: string; pos: SourcePos };
 
+/** The node of `key` when `node` is a map holding it (read without recording problems: the builder does that). */
+function keyNodeOf(c: BuildContext, node: unknown, key: string): unknown {
+  const n = c.r.deref(node);
+  return isMap(n) ? n.items.find((pair) => isScalar(pair.key) && pair.key.value === key)?.key : undefined;
+}
+
+/**
+ * latencyFrom measures a pushed frame's delivery from a timestamp inside it, so it belongs to a
+ * lone expect. On a request's expect the latency is the round trip from the send (pacing-aware),
+ * and the timestamp would be silently ignored: refused instead. True when refused.
+ */
+function refuseLatencyFrom(c: BuildContext, expectNode: unknown, path: string, action: 'send' | 'emit'): boolean {
+  const keyNode = keyNodeOf(c, expectNode, 'latencyFrom');
+  if (keyNode === undefined) return false;
+  c.r.problem(
+    keyNode,
+    `${join(path, 'latencyFrom')}: applies only to a lone expect (a pushed frame); a ${action}'s expect already records ` +
+      `latency as the round trip from the ${action}: remove latencyFrom, or move the expect to a step of its own`,
+  );
+  return true;
+}
+
 function warnEventOutsideSocketIo(c: BuildContext, view: MapView, expect: ExpectSpec, path: string): void {
   if (expect.event !== undefined && !c.socketIo) {
     c.r.warn(view.entries.get('expect')!.value, `${join(path, 'expect.event')}: event only applies with transport socket.io`);
@@ -108,11 +136,15 @@ function warnEventOutsideSocketIo(c: BuildContext, view: MapView, expect: Expect
 function buildSend(c: BuildContext, view: MapView, path: string, base: Base): Step | undefined {
   const payload = buildPayload(c, view.entries.get('send')!.value, join(path, 'send'), 'session');
   const ex = view.entries.get('expect');
-  const expect = ex ? buildExpect(c, ex.value, join(path, 'expect')) : undefined;
-  if (!payload || (ex && !expect)) return undefined;
-  if (expect) {
+  if (ex) {
+    // Recorded whether or not the step builds (see the lone expect).
     c.record('latency', base.name);
     c.record('service_time', base.name);
+  }
+  const refused = ex ? refuseLatencyFrom(c, ex.value, join(path, 'expect'), 'send') : false;
+  const expect = ex ? buildExpect(c, ex.value, join(path, 'expect')) : undefined;
+  if (!payload || (ex && !expect) || refused) return undefined;
+  if (expect) {
     warnEventOutsideSocketIo(c, view, expect, path);
     return { kind: 'send', ...base, payload, expect };
   }
@@ -142,13 +174,16 @@ function buildEmit(c: BuildContext, view: MapView, path: string, base: Base): St
   if (ackTimeoutMs === undefined) ok = false;
   if (t && ack === false) c.r.warn(t.keyNode, `${join(p, 'timeout')}: applies only with ack: true`);
   const ex = view.entries.get('expect');
-  const expect = ex ? buildExpect(c, ex.value, join(path, 'expect')) : undefined;
-  if (ex && !expect) ok = false;
-  if (!ok) return undefined;
-  if (ack || expect) {
+  // Recorded whether or not the step builds (see the lone expect); an unreadable ack counts as
+  // asked for, as the user meant one.
+  if (ex || (a && ack !== false)) {
     c.record('latency', base.name);
     c.record('service_time', base.name);
   }
+  if (ex && refuseLatencyFrom(c, ex.value, join(path, 'expect'), 'emit')) ok = false;
+  const expect = ex ? buildExpect(c, ex.value, join(path, 'expect')) : undefined;
+  if (ex && !expect) ok = false;
+  if (!ok) return undefined;
   const step: Step = { kind: 'emit', ...base, event: event!, data, ack: ack!, ackTimeoutMs: ackTimeoutMs! };
   if (binary) step.binary = binary;
   if (expect) step.expect = expect;

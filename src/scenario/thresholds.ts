@@ -14,7 +14,7 @@ const ALL_METRICS: readonly string[] = [...TREND_NAMES, ...COUNTER_NAMES, ...GAU
 const STEP_TRENDS: Record<string, string> = {
   latency: 'a send+expect, an emit with ack or expect, or an expect with latencyFrom',
   service_time: 'a send+expect or an emit with ack or expect',
-  wait: 'a lone expect (without latencyFrom)',
+  wait: 'a lone expect',
   ping: 'a ping step',
 };
 
@@ -25,23 +25,17 @@ export function buildThresholds(c: BuildContext, node: unknown): ThresholdSpec[]
   let ok = true;
   for (const [metric, e] of view.entries) {
     const p = join('thresholds', metric);
+    // A bad key does not stop its expressions from being checked: every problem is listed.
     const key = parseMetricKey(metric);
+    const type = key ? metricTypeOf(key.name) : undefined;
     if (!key) {
       c.r.problem(e.keyNode, `thresholds: "${metric}" is not a metric key like latency or latency{name:say}`);
       ok = false;
-      continue;
-    }
-    const type = metricTypeOf(key.name);
-    if (!type) {
+    } else if (!type) {
       const hint = didYouMean(key.name, ALL_METRICS);
       c.r.problem(e.keyNode, `thresholds: unknown metric "${key.name}"${hint ? `; did you mean "${hint}"?` : `; metrics are ${ALL_METRICS.join(', ')}`}`);
       ok = false;
-      continue;
-    }
-    if (!checkMetricExists(c, e.keyNode, key.name, key.tags)) {
-      ok = false;
-      continue;
-    }
+    } else if (!checkMetricExists(c, e.keyNode, key.name, key.tags)) ok = false;
     const list = expressionNodes(c, e.value, p);
     if (!list) {
       ok = false;
@@ -49,8 +43,8 @@ export function buildThresholds(c: BuildContext, node: unknown): ThresholdSpec[]
     }
     list.forEach((item, i) => {
       const ip = list.length > 1 || isSeq(c.r.deref(e.value)) ? join(p, i) : p;
-      const spec = buildOne(c, item, ip, metric, key.name, key.tags);
-      if (spec) {
+      const spec = buildOne(c, item, ip, metric, key?.name, key?.tags ?? {});
+      if (spec && type) {
         const exprErr = validateThresholdMethod(type, spec.parsed.method);
         if (exprErr) {
           c.r.problem(item, `${ip}: "${spec.expression}": ${exprErr}`);
@@ -74,7 +68,15 @@ function expressionNodes(c: BuildContext, node: unknown, path: string): unknown[
   return c.r.problem(node, `${path}: expected a list of expressions like ["p(95) < 200ms"], got ${c.r.describe(n)}`);
 }
 
-function buildOne(c: BuildContext, node: unknown, path: string, metric: string, metricName: string, tags: Record<string, string>): ThresholdSpec | undefined {
+/** One expression; `metricName` is undefined when the key is not a metric (syntax still checked). */
+function buildOne(
+  c: BuildContext,
+  node: unknown,
+  path: string,
+  metric: string,
+  metricName: string | undefined,
+  tags: Record<string, string>,
+): ThresholdSpec | undefined {
   const n = c.r.deref(node);
   let exprNode: unknown = n;
   let abortOnFail = false;
@@ -105,7 +107,9 @@ function buildOne(c: BuildContext, node: unknown, path: string, metric: string, 
     c.r.problemInside(exprNode, parsed.col - 1, `${path}: ${parsed.message}`);
     return undefined;
   }
-  if (parsed.unit && (metricTypeOf(metricName) !== 'trend' || parsed.value.method === 'count')) {
+  if (metricName === undefined) return undefined;
+  const type = metricTypeOf(metricName);
+  if (parsed.unit && type !== undefined && (type !== 'trend' || parsed.value.method === 'count')) {
     c.r.problem(exprNode, `${path}: "${expression}": ${metricName} ${parsed.value.method} is a plain number; drop the unit "${parsed.unit}"`);
     return undefined;
   }
@@ -119,6 +123,7 @@ function checkMetricExists(c: BuildContext, keyNode: unknown, name: string, tags
   if (stepTrend !== undefined) {
     const extra = tagKeys.filter((k) => k !== 'name');
     if (extra.length > 0) return !!c.r.problem(keyNode, `thresholds: ${name} has only the tag name, not ${extra.join(', ')}`);
+    if (tags.name === '') return !!c.r.problem(keyNode, `thresholds: ${name}{name:} needs a step name after name: (like ${name}{name:say})`);
     if (tags.name !== undefined) {
       const names = c.metrics.named.get(name);
       if (!names?.has(tags.name)) {

@@ -168,9 +168,82 @@ thresholds:
       's.yaml:10:21: thresholds.latency.0: expected a number after "<" in "p(99) << 5ms"',
       's.yaml:10:29: thresholds.latency.1: "rate < 1": rate does not apply to a trend metric; use one of: p(N), avg, min, max, med, count',
       's.yaml:11:3: thresholds: unknown metric "latnecy"; did you mean "latency"?',
-      's.yaml:12:3: thresholds: no step records wait (that needs a lone expect (without latencyFrom))',
+      's.yaml:12:3: thresholds: no step records wait (that needs a lone expect)',
       's.yaml:13:17: thresholds.frames_sent.0: "count < 10ms": frames_sent count is a plain number; drop the unit "ms"',
     ]);
+  });
+});
+
+describe('a step with a problem still counts for the metrics it records', () => {
+  it('a bad regex in a send+expect: the regex is reported, the threshold\'s own syntax error too, and no false "no step records"', () => {
+    const source = `${T}steps:
+  - send: hi
+    expect: {match: "a(b"}
+    name: say
+thresholds:
+  latency{name:say}: ["p(99) <<< 5"]
+  service_time{name:say}: ["p(99) < 5ms"]
+`;
+    expect(problems(source)).toEqual([
+      's.yaml:4:21: steps.0.expect.match: invalid regex: Invalid regular expression: /a(b/: Unterminated group',
+      's.yaml:7:31: thresholds.latency{name:say}.0: expected a number after "<" in "p(99) <<< 5"',
+    ]);
+  });
+
+  it('lone expects, pings and emits with errors still record wait, latency, ping', () => {
+    const source = `${T}steps:
+  - expect: {text: x, capture: {"bad name": $.x}}
+    name: w
+  - expect: {json: {type: tick}, latencyFrom: $.sentAt, timeout: 0}
+    name: lf
+  - ping: {timeout: abc}
+    name: p
+thresholds:
+  wait{name:w}: ["p(99) < 5ms"]
+  wait{name:lf}: ["p(99) < 5ms"]
+  latency{name:lf}: ["p(99) < 5ms"]
+  ping{name:p}: ["p(99) < 5ms"]
+  latency{name:w}: ["p(99) < 5ms"]
+`;
+    expect(problems(source)).toEqual([
+      's.yaml:3:33: steps.0.expect.capture: "bad name" is not a valid variable name (letters, digits, _ and -; not starting with a digit)',
+      's.yaml:5:66: steps.1.expect.timeout: duration must be greater than 0',
+      's.yaml:7:21: steps.2.ping.timeout: expected a duration like 250ms, 2s or 1m, got "abc"',
+      // The one real threshold problem: w is a lone expect without latencyFrom.
+      expect.stringMatching(/^s\.yaml:14:3: thresholds: no step named "w" records latency /),
+    ]);
+  });
+
+  it('expressions are checked under a key that is itself wrong, and an empty name tag is named as such', () => {
+    const source = `${T}steps:
+  - send: x
+thresholds:
+  "latency{name:}": ["p(99) <<< 1"]
+  latnecy: ["avg <"]
+`;
+    expect(problems(source)).toEqual([
+      's.yaml:5:3: thresholds: latency{name:} needs a step name after name: (like latency{name:say})',
+      's.yaml:5:30: thresholds.latency{name:}.0: expected a number after "<" in "p(99) <<< 1"',
+      's.yaml:6:3: thresholds: unknown metric "latnecy"; did you mean "latency"?',
+      expect.stringMatching(/^s\.yaml:6:\d+: thresholds\.latnecy\.0: /),
+    ]);
+  });
+});
+
+describe('latencyFrom belongs to a lone expect', () => {
+  it('on a send+expect it is a problem at the latencyFrom key, not silently ignored', () => {
+    const source = `${T}steps:
+  - send: {json: {t: "\${now}"}}
+    expect: {json: {}, latencyFrom: $.t}
+    name: c3
+`;
+    expect(problems(source)).toEqual([
+      "s.yaml:4:24: steps.0.expect.latencyFrom: applies only to a lone expect (a pushed frame); a send's expect already records latency as the round trip from the send: remove latencyFrom, or move the expect to a step of its own",
+    ]);
+  });
+
+  it('on a lone expect it is accepted', () => {
+    expect(problems(`${T}steps:\n  - expect: {json: {type: tick}, latencyFrom: $.sentAt}\n`)).toEqual([]);
   });
 });
 
