@@ -8,7 +8,7 @@ import { parseMetricKey } from '../metrics/names.js';
 import { compareReports, formatComparison, renderComparisonReportHtml } from '../report/compare.js';
 import { formatSummary } from '../report/console.js';
 import { renderReportHtml } from '../report/html.js';
-import { mergeReports } from '../report/merge.js';
+import { mergeReports, missingSegments } from '../report/merge.js';
 import { readReport } from '../report/read.js';
 import type { ReportJson } from '../report/types.js';
 import type { ThresholdSpec } from '../scenario/types.js';
@@ -87,6 +87,14 @@ export function mergeCommand(files: string[], out: string, htmlOut: string | und
   if (files.length === 0) throw new CliExit(2, 'merge: name at least one report.json');
   const reports = files.map((f) => readReport(f));
   const merged = mergeReports(reports, files);
+  // Still merged (a partial picture can be what was wanted), but never silently.
+  const missing = missingSegments(reports);
+  if (missing.length > 0) {
+    io.stderr.write(
+      `volley merge: warning: shard${missing.length === 1 ? '' : 's'} ${missing.join(', ')} missing: ` +
+        `the merged report holds ${merged.load.segments!.join(', ')}, not the whole load\n`,
+    );
+  }
   // Thresholds are re-evaluated on the merged whole, never combined from the shards' verdicts.
   const specs = thresholdSpecsOf(reports[0]!, files[0]!);
   merged.thresholds = evaluateThresholds(specs, merged.metrics);

@@ -66,6 +66,12 @@ export interface Regression {
   deltaPct: number;
 }
 
+/** A latency-like metric with samples in a and none in b: nothing to compare, the worst case. */
+export interface LostMetric {
+  metric: string;
+  aCount: number;
+}
+
 export interface Comparison {
   a: RunSide;
   b: RunSide;
@@ -76,6 +82,12 @@ export interface Comparison {
   errors: ErrorComparison[];
   /** Every latency-like percentile beyond the limit (empty without a limit). */
   regressions: Regression[];
+  /**
+   * Latency-like metrics measured in a but with no sample in b (every request failed or timed
+   * out, or the step no longer runs). With a limit, each is a regression: no percentage can
+   * be worse than no answer at all.
+   */
+  lost: LostMetric[];
   /** The exit decision: true = exit 1. */
   regressed: boolean;
   /** Percentile curves of the `latency` trend (or the first shared latency-like trend) for the chart. */
@@ -148,6 +160,11 @@ export function compareReports(a: ReportJson, b: ReportJson, opts: { failOnRegre
     }
   }
 
+  // A metric that had data in a and has none in b (absent, or no samples) fails the gate.
+  const lost: LostMetric[] = trends
+    .filter((t) => t.latencyLike && t.a !== null && t.a.count > 0 && (t.b === null || t.b.count === 0))
+    .map((t) => ({ metric: t.metric, aCount: t.a!.count }));
+
   const countersA = metricsOfType(a, 'counter');
   const countersB = metricsOfType(b, 'counter');
   const counters: CounterComparison[] = unionKeys(countersA, countersB).map((metric) => {
@@ -182,7 +199,8 @@ export function compareReports(a: ReportJson, b: ReportJson, opts: { failOnRegre
     counters,
     errors,
     regressions,
-    regressed: regressions.length > 0,
+    lost,
+    regressed: limitPct !== null && (regressions.length > 0 || lost.length > 0),
     curves,
   };
 }
@@ -238,15 +256,29 @@ export function formatComparison(c: Comparison, opts: { color: boolean }): strin
   lines.push('');
   if (c.limitPct === null) {
     lines.push(dim('no --fail-on-regression limit: deltas are informational'));
+    for (const l of c.lost) lines.push(`  ! ${l.metric}: ${lostText(l)}`);
   } else if (c.regressed) {
-    lines.push(red(`REGRESSED: ${c.regressions.length} percentile(s) worse by more than ${c.limitPct}%`));
+    lines.push(red(`REGRESSED: ${regressionHeadline(c)}`));
     for (const r of c.regressions) {
       lines.push(red(`  ✗ ${r.metric} ${r.percentile}: ${formatMs(r.aMs)} → ${formatMs(r.bMs)} ms (${formatPct(r.deltaPct)})`));
     }
+    for (const l of c.lost) lines.push(red(`  ✗ ${l.metric}: ${lostText(l)}`));
   } else {
     lines.push(green(`OK: no latency percentile worse by more than ${c.limitPct}%`));
   }
   return lines.join('\n');
+}
+
+function lostText(l: LostMetric): string {
+  return `${formatCount(l.aCount)} samples in a, none in b (every request failed or timed out, or the step did not run)`;
+}
+
+/** "2 percentile(s) worse by more than 10%, 1 metric with no samples in b". */
+function regressionHeadline(c: Comparison): string {
+  const parts: string[] = [];
+  if (c.regressions.length > 0) parts.push(`${c.regressions.length} percentile(s) worse by more than ${c.limitPct}%`);
+  if (c.lost.length > 0) parts.push(`${c.lost.length} latency metric(s) with samples in a and none in b`);
+  return parts.join(', ');
 }
 
 // eslint-disable-next-line no-control-regex
@@ -279,7 +311,8 @@ export function renderComparisonReportHtml(c: Comparison): string {
       );
     })
     .join('');
-  const regressed = (m: string, p: ComparedPercentile) => c.regressions.some((r) => r.metric === m && r.percentile === p);
+  const regressed = (m: string, p: ComparedPercentile) =>
+    c.limitPct !== null && (c.regressions.some((r) => r.metric === m && r.percentile === p) || c.lost.some((l) => l.metric === m));
   const deltaCell = (m: string, p: ComparedPercentile, d: number | null) =>
     `<td class="${regressed(m, p) ? 'bad' : ''}"${attr(`data-delta-${p}`, d)}>${formatPct(d)}</td>`;
   const trendRows = c.trends
@@ -317,7 +350,7 @@ export function renderComparisonReportHtml(c: Comparison): string {
     c.limitPct === null
       ? 'No --fail-on-regression limit was given: the deltas are informational.'
       : c.regressed
-        ? `${c.regressions.length} latency percentile(s) in b are worse than a by more than ${c.limitPct}%.`
+        ? `Regressed: ${regressionHeadline(c)}.` + c.lost.map((l) => ` ${l.metric}: ${lostText(l)}.`).join('')
         : `No latency percentile in b is worse than a by more than ${c.limitPct}%.`;
   return (
     `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">` +

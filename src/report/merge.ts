@@ -371,6 +371,37 @@ function mergeEnvironment(reports: readonly ReportJson[]): ReportJson['environme
   return env;
 }
 
+/** The segments ("i/n") a report holds: its own, or those a merged report lists. */
+function segmentsOf(load: LoadAppliedJson | undefined): string[] {
+  if (load?.segments) return load.segments;
+  return load?.segment ? [load.segment] : [];
+}
+
+/**
+ * The segments missing from a set of shard reports, by their recorded `load.segment` (or a
+ * merged report's `load.segments`): ["3/3"] when 1/3 and 2/3 are merged alone. Reports of
+ * different splits (i/3 with i/2) never make a whole: every segment of each split that is not
+ * there is named. Plain runs (no segment) have nothing to miss.
+ */
+export function missingSegments(reports: readonly ReportJson[]): string[] {
+  const held = new Set(reports.flatMap((r) => segmentsOf(r.load)));
+  const counts = new Set<number>();
+  for (const s of held) {
+    const n = Number(s.split('/')[1]);
+    if (Number.isSafeInteger(n) && n > 0) counts.add(n);
+  }
+  const missing: string[] = [];
+  for (const n of [...counts].sort((a, b) => a - b)) {
+    for (let i = 1; i <= n; i++) if (!held.has(`${i}/${n}`)) missing.push(`${i}/${n}`);
+  }
+  return missing;
+}
+
+/** Sums of fractional shares (8.333… × 3) without float noise: 25, not 24.999999999999996. */
+function sumShares(values: readonly number[]): number {
+  return Number(sum(values).toPrecision(12));
+}
+
 /** The whole load the shards applied together: connections and rates add; no segment. */
 function mergeLoad(list: readonly LoadAppliedJson[]): LoadAppliedJson {
   const head = list[0]!;
@@ -380,10 +411,13 @@ function mergeLoad(list: readonly LoadAppliedJson[]): LoadAppliedJson {
     gracefulStopS: Math.max(...list.map((l) => l.gracefulStopS)),
   };
   if (list.some((l) => l.connections !== undefined)) load.connections = sum(list.map((l) => l.connections ?? 0));
-  if (list.some((l) => l.rate !== undefined)) load.rate = sum(list.map((l) => l.rate ?? 0));
+  // Sessions per connection slot: the same in every shard of one scenario (not added).
+  if (list.some((l) => l.iterations !== undefined)) load.iterations = Math.max(...list.map((l) => l.iterations ?? 0));
+  if (list.some((l) => l.rate !== undefined)) load.rate = sumShares(list.map((l) => l.rate ?? 0));
   if (list.some((l) => l.maxConnections !== undefined)) {
     load.maxConnections = sum(list.map((l) => l.maxConnections ?? 0));
   }
+  if (list.some((l) => l.plannedSessions !== undefined)) load.plannedSessions = sum(list.map((l) => l.plannedSessions ?? 0));
   // Stages add target by target when every shard ran the same stage durations.
   const stages = head.stages;
   if (
@@ -392,9 +426,24 @@ function mergeLoad(list: readonly LoadAppliedJson[]): LoadAppliedJson {
       (l) => l.stages?.length === stages.length && l.stages.every((s, i) => s.durationS === stages[i]!.durationS),
     )
   ) {
-    load.stages = stages.map((s, i) => ({ durationS: s.durationS, target: sum(list.map((l) => l.stages![i]!.target)) }));
+    load.stages = stages.map((s, i) => ({ durationS: s.durationS, target: sumShares(list.map((l) => l.stages![i]!.target)) }));
   }
+  const segments = list.flatMap((l) => segmentsOf(l));
+  if (segments.length > 0) load.segments = sortSegments(segments);
   return load;
+}
+
+/** "1/3" before "2/3"; splits by their n. */
+function sortSegments(list: readonly string[]): string[] {
+  const key = (s: string): [number, number] => {
+    const [i, n] = s.split('/').map(Number) as [number, number];
+    return [n, i];
+  };
+  return [...new Set(list)].sort((a, b) => {
+    const [na, ia] = key(a);
+    const [nb, ib] = key(b);
+    return na - nb || ia - ib || (a < b ? -1 : a > b ? 1 : 0);
+  });
 }
 
 function maxOrNull(a: number | null, b: number | null): number | null {

@@ -54,6 +54,20 @@ describe('compareReports', () => {
     expect(join.b).toBeNull();
     expect(join.deltaPct.p99).toBeNull();
     expect(c.regressions.some((r) => r.metric === 'latency{name:join}')).toBe(false);
+    // ...but measured in a and gone from b, it fails the gate on its own.
+    expect(c.lost).toEqual([{ metric: 'latency{name:join}', aCount: (baseline.metrics['latency{name:join}'] as TrendJson).count }]);
+    expect(c.regressed).toBe(true);
+  });
+
+  test('a metric only in b (a new step) is not lost, and no limit never fails', () => {
+    const a = makeReport({ seed: 1 });
+    delete a.metrics['latency{name:join}'];
+    expect(compareReports(a, baseline, { failOnRegressionPct: 10 }).lost).toEqual([]);
+    const b = makeReport({ seed: 1 });
+    delete b.metrics['latency'];
+    const informational = compareReports(baseline, b, {});
+    expect(informational.lost.map((l) => l.metric)).toEqual(['latency']);
+    expect(informational.regressed).toBe(false);
   });
 
   test('counters compare by rate; errors by kind; curves come from both histograms', () => {

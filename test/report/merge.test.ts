@@ -133,7 +133,7 @@ describe('mergeReports', () => {
     expect(merged.interrupted).toBe(true);
     expect(merged.harness).toEqual({ eventLoopLagP99Ms: 12, cpuPercent: 50.5, limited: false });
     expect(merged.environment).toMatchObject({ cpus: 2, workers: 2, processes: 2, hostname: 'host-a' });
-    expect(merged.load).toEqual({ model: 'connections', connections: 10, durationS: 4, gracefulStopS: 5 });
+    expect(merged.load).toEqual({ model: 'connections', connections: 10, durationS: 4, gracefulStopS: 5, segments: ['1/2'] });
   });
 
   test('the merged gauge peak is the peak of the summed series, not the largest shard', () => {
