@@ -93,3 +93,11 @@ export function parseMetricKey(key: string): { name: string; tags: Record<string
   }
   return { name: m[1]!, tags };
 }
+
+/**
+ * The harness verdict's limits (DESIGN.md "Harness health"): here, beside the metric names, so
+ * the engine that decides and the renderers that explain the verdict share one value.
+ */
+export const HARNESS_LAG_LIMIT_MS = 10;
+/** A worker counts as pegged when its CPU is at or above this in at least a tenth of its seconds. */
+export const HARNESS_CPU_PEGGED_PERCENT = 98;

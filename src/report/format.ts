@@ -1,7 +1,14 @@
 // Small, shared helpers for everything that renders a report for people: number formatting,
 // escaping, the run's verdict and the order metrics are listed in. Pure functions only.
 
-import { COUNTER_NAMES, metricTypeOf, parseMetricKey, TREND_NAMES } from '../metrics/names.js';
+import {
+  COUNTER_NAMES,
+  HARNESS_CPU_PEGGED_PERCENT,
+  HARNESS_LAG_LIMIT_MS,
+  metricTypeOf,
+  parseMetricKey,
+  TREND_NAMES,
+} from '../metrics/names.js';
 import type { CounterJson, GaugeJson, MetricJson, ReportJson, TrendJson } from './types.js';
 import { plural } from '../text.js';
 
@@ -22,6 +29,16 @@ export function formatRate(perS: number): string {
   if (!Number.isFinite(perS)) return '–';
   const digits = Math.abs(perS) < 100 ? 1 : 0;
   return perS.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/**
+ * A load figure (a rate in sessions/s, a stage target): a shard's share of 25/s is 8.333…/s and
+ * three of them add to 24.999999999999996, so at most two decimals, none when whole (25, 8.33,
+ * 2.5), with separators.
+ */
+export function formatAmount(value: number): string {
+  if (!Number.isFinite(value)) return '–';
+  return value.toLocaleString('en-US', { maximumFractionDigits: 2 });
 }
 
 /** A signed percentage: +12.3%, -4.0%; "–" when not comparable. */
@@ -89,9 +106,9 @@ export function describeLoad(report: ReportJson): string {
   let text: string;
   if (load.stages && load.stages.length > 0) {
     const unit = load.model === 'arrival-rate' ? '/s' : '';
-    text = `${load.model}, stages ${load.stages.map((s) => `${formatSeconds(s.durationS)}→${s.target}${unit}`).join(', ')}`;
+    text = `${load.model}, stages ${load.stages.map((s) => `${formatSeconds(s.durationS)}→${formatAmount(s.target)}${unit}`).join(', ')}`;
   } else if (load.model === 'arrival-rate') {
-    text = `${load.rate ?? '?'} sessions/s for ${formatSeconds(load.durationS)}`;
+    text = `${load.rate === undefined ? '?' : formatAmount(load.rate)} sessions/s for ${formatSeconds(load.durationS)}`;
   } else if (load.iterations !== undefined && load.durationS === 0) {
     // Bounded by iterations, not time: "3 connections × 1 session".
     text = `${plural(load.connections ?? 0, 'connection')} × ${plural(load.iterations, 'session')}`;
@@ -99,9 +116,18 @@ export function describeLoad(report: ReportJson): string {
     text = `${plural(load.connections ?? 0, 'connection')} for ${formatSeconds(load.durationS)}`;
     if (load.iterations !== undefined) text += ` (at most ${plural(load.iterations, 'session')} each)`;
   }
-  if (load.maxConnections !== undefined) text += `, max ${load.maxConnections} connections`;
+  if (load.maxConnections !== undefined) text += `, max ${formatCount(load.maxConnections)} connections`;
   if (load.segment) text += `, segment ${load.segment}`;
+  if (load.segments && !isWholeSplit(load.segments)) text += `, only shards ${load.segments.join(', ')}`;
   return text;
+}
+
+/** Whether merged segments make one whole split (1/n..n/n, one n). */
+function isWholeSplit(segments: readonly string[]): boolean {
+  const ns = new Set(segments.map((s) => s.split('/')[1]));
+  if (ns.size !== 1) return false;
+  const n = Number([...ns][0]);
+  return new Set(segments).size === n;
 }
 
 export interface NamedMetric<M extends MetricJson> {
@@ -149,12 +175,32 @@ export function gaugesOf(report: ReportJson): NamedMetric<GaugeJson>[] {
     .map(([key, metric]) => ({ key, metric }));
 }
 
+const LAG_LIMIT_MS = HARNESS_LAG_LIMIT_MS;
+const CPU_PEGGED_PERCENT = HARNESS_CPU_PEGGED_PERCENT;
+
+/**
+ * Why `harness.limited` is true, quoting the figure over its limit: the lag when it passed 10 ms,
+ * else each pegged worker's busy CPU (the CPU a tenth of its seconds reached), never the mean
+ * CPU, which can be far below the limit that was crossed.
+ */
+export function limitedCause(harness: ReportJson['harness']): string {
+  if (harness.eventLoopLagP99Ms > LAG_LIMIT_MS) {
+    return `event-loop lag p99 ${formatMs(harness.eventLoopLagP99Ms)} ms, over the ${LAG_LIMIT_MS} ms limit`;
+  }
+  const pegged = (harness.workers ?? []).filter((w) => w.cpuBusyPercent !== undefined && w.cpuBusyPercent >= CPU_PEGGED_PERCENT);
+  if (pegged.length > 0) {
+    const which = pegged.map((w) => `worker ${w.worker} at ${w.cpuBusyPercent}%`).join(', ');
+    return `CPU at ${CPU_PEGGED_PERCENT}% or more in at least a tenth of the seconds (${which})`;
+  }
+  // A report without the per-worker figure (older, or merged from such shards).
+  return `a worker's CPU at ${CPU_PEGGED_PERCENT}% or more in at least a tenth of its seconds`;
+}
+
 /** The harness warning every renderer shows when the load generator, not the server, was the limit. */
 export function harnessWarning(report: ReportJson): string | null {
   if (!report.harness.limited) return null;
   return (
-    `results are limited by the load generator, not the server: event-loop lag p99 ` +
-    `${formatMs(report.harness.eventLoopLagP99Ms)} ms, CPU ${Math.round(report.harness.cpuPercent)}% ` +
+    `results are limited by the load generator, not the server: ${limitedCause(report.harness)} ` +
     `(use more --workers or --processes, or fewer connections per machine)`
   );
 }

@@ -15,6 +15,7 @@ import {
   formatSeconds,
   gaugesOf,
   harnessWarning,
+  limitedCause,
   noConnectionOpened,
   trendsOf,
   verdictOf,
@@ -310,7 +311,7 @@ function harnessHtml(report: ReportJson): string {
     `<p class="note" data-harness${attr('data-limited', h.limited)}>Load generator: event-loop lag p99 ` +
     `<strong>${formatMs(h.eventLoopLagP99Ms)} ms</strong>, CPU <strong>${Math.round(h.cpuPercent)}%</strong>. ` +
     (h.limited
-      ? `<strong>Limited:</strong> the load generator was saturated, so latencies include its own delay.`
+      ? `<strong>Limited:</strong> the load generator was saturated (${escapeHtml(limitedCause(h))}), so latencies include its own delay.`
       : `Healthy: lag stayed under 10 ms, so the numbers describe the server.`) +
     `</p>`;
   const warnings = (h.warnings ?? []).map((w) => `<li>${escapeHtml(w)}</li>`).join('');

@@ -65,7 +65,8 @@ export interface HarnessJson {
   eventLoopLagP99Ms: number;
   cpuPercent: number;
   limited: boolean;
-  workers?: { worker: number; eventLoopLagP99Ms: number; cpuPercent: number }[];
+  /** cpuBusyPercent: the CPU a tenth of the worker's seconds reached (what `limited` compares with 98). */
+  workers?: { worker: number; eventLoopLagP99Ms: number; cpuPercent: number; cpuBusyPercent?: number }[];
   warnings?: string[];
 }
 
@@ -82,6 +83,8 @@ export interface LoadAppliedJson {
   /** Arrivals the open model schedules over the whole run (this shard's share). */
   plannedSessions?: number;
   segment?: string; // "i/n" when this report is one shard
+  /** On a merged report: the shards' segments it holds, in order ("1/3", "2/3"). */
+  segments?: string[];
 }
 
 export interface ReportJson {

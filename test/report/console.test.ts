@@ -47,6 +47,42 @@ describe('formatSummary', () => {
     expect(formatSummary(makeReport(), { color: false })).not.toContain('limited by the load generator');
   });
 
+  test('a CPU-limited run quotes the CPU that crossed the limit, not a lag and mean CPU under it', () => {
+    // A 2 s shard: lag p99 5.47 ms and a mean CPU of 34%, but worker 1 at 99% in its first second
+    // (with 2 samples, that is a tenth of them).
+    const report = makeReport();
+    report.harness = {
+      eventLoopLagP99Ms: 5.47,
+      cpuPercent: 34,
+      limited: true,
+      workers: [
+        { worker: 0, eventLoopLagP99Ms: 5.47, cpuPercent: 20, cpuBusyPercent: 40 },
+        { worker: 1, eventLoopLagP99Ms: 2.1, cpuPercent: 48, cpuBusyPercent: 99 },
+      ],
+    };
+    const text = formatSummary(report, { color: false });
+    expect(text).toContain(
+      '! results are limited by the load generator, not the server: CPU at 98% or more in at least a tenth of the seconds (worker 1 at 99%)',
+    );
+    expect(text).not.toContain('5.47 ms');
+    expect(text).not.toContain('CPU 34%');
+    // A report without the per-worker figure still names the cause, without a wrong number.
+    for (const w of report.harness.workers!) delete w.cpuBusyPercent;
+    expect(formatSummary(report, { color: false })).toContain(
+      "not the server: a worker's CPU at 98% or more in at least a tenth of its seconds (use more",
+    );
+  });
+
+  test('loads print rates and targets without float noise', () => {
+    const report = makeReport();
+    report.load = { model: 'arrival-rate', rate: 8.333333333333332 * 3, durationS: 2, gracefulStopS: 5, maxConnections: 3 };
+    expect(describeLoad(report)).toBe('25 sessions/s for 2s, max 3 connections');
+    report.load = { model: 'arrival-rate', rate: 25 / 3, durationS: 2, gracefulStopS: 5, stages: [{ durationS: 2, target: 25 / 3 }], segment: '1/3' };
+    expect(describeLoad(report)).toBe('arrival-rate, stages 2s→8.33/s, segment 1/3');
+    report.load = { model: 'connections', connections: 7, iterations: 2, durationS: 0, gracefulStopS: 5, segments: ['1/2', '2/2'] };
+    expect(describeLoad(report)).toBe('7 connections × 2 sessions');
+  });
+
   test('interrupted and passed runs', () => {
     expect(formatSummary(makeReport({ interrupted: true }), { color: false })).toMatch(/^chat-room {2}INTERRUPTED\n.*\n! interrupted: partial results/);
     expect(formatSummary(makeReport(), { color: false }).split('\n')[0]).toBe('chat-room  PASSED');
