@@ -135,7 +135,7 @@ export async function recordCommand(
     throw new CliExit(2, `--upstream: not a URL: ${JSON.stringify(opts.upstream)}`);
   }
   if (upstream.protocol !== 'ws:' && upstream.protocol !== 'wss:') throw new CliExit(2, `--upstream: expected ws:// or wss://, got ${upstream.protocol}`);
-  const { startRecorder } = await import('../record/proxy.js');
+  const { nothingRecordedMessage, startRecorder } = await import('../record/proxy.js');
   const { generateScenario } = await import('../record/generate.js');
   const recorder = await startRecorder({
     upstream: opts.upstream,
@@ -145,9 +145,10 @@ export async function recordCommand(
   io.stderr.write(`recording: point the client at ${recorder.listenUrl} (relaying to ${opts.upstream}); Ctrl-C writes the scenario\n`);
   await waitForStop(opts.durationMs);
   const flows = recorder.flows();
+  const refused = recorder.refused();
   await recorder.stop();
   if (flows.length === 0) {
-    io.stderr.write('volley: nothing was recorded: no client connected through the proxy\n');
+    io.stderr.write(`volley: ${nothingRecordedMessage(refused)}\n`);
     return 2;
   }
   const generated = generateScenario(flows, { timing: opts.timing, origin: `volley record --upstream ${opts.upstream}`, kind: 'record' });
