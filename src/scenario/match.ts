@@ -97,7 +97,8 @@ export function frameJson(frame: InboundFrame): unknown | undefined {
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// fatal: bytes that are not UTF-8 are no text; ignoreBOM: a leading BOM stays part of the text.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * A binary frame's bytes as text, when they are valid UTF-8. Text matchers read binary frames

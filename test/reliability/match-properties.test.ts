@@ -1,6 +1,7 @@
 // Property tests (fast-check): whatever frames a server sends, in whatever order, the matcher
 // (src/scenario/match.ts) answers true or false and never throws, the JSON cache on a frame is
-// consistent, and the answers agree with simple models of each matcher kind.
+// consistent, and the answers agree with simple models of each matcher kind (text matchers read
+// a binary frame whose bytes are UTF-8 as that text).
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -21,7 +22,18 @@ const frameText = fc.oneof(
 const frameArb: fc.Arbitrary<InboundFrame> = fc.oneof(
   frameText.map((text) => ({ text, bytes: undefined, arrivedAtMs: 0 })),
   fc.uint8Array({ maxLength: 64 }).map((bytes) => ({ text: undefined, bytes, arrivedAtMs: 0 })),
+  // Binary frames holding UTF-8 text (a ws server echoing the Buffer it got): text matchers read them.
+  frameText.map((text) => ({ text: undefined, bytes: new Uint8Array(Buffer.from(text, 'utf8')), arrivedAtMs: 0 })),
 );
+
+/** The model of a frame's text: a text frame's text, or a binary frame's bytes when they are
+ *  UTF-8 (decoding and re-encoding gives the same bytes back), else none. */
+function textOf(f: InboundFrame): string | undefined {
+  if (f.text !== undefined) return f.text;
+  if (f.bytes === undefined) return undefined;
+  const decoded = Buffer.from(f.bytes).toString('utf8');
+  return Buffer.from(decoded, 'utf8').equals(Buffer.from(f.bytes)) ? decoded : undefined;
+}
 
 const matcherArb: fc.Arbitrary<PreparedMatcher> = fc.oneof(
   fc.constant<PreparedMatcher>({ kind: 'any' }),
@@ -57,16 +69,19 @@ describe('matcher properties', () => {
             expect(got).toBe(true);
             break;
           case 'text':
-            expect(got).toBe(f.text === m.text);
+            expect(got).toBe(textOf(f) === m.text);
             break;
-          case 'match':
-            expect(got).toBe(f.text !== undefined && m.regex.test(f.text));
+          case 'match': {
+            const text = textOf(f);
+            expect(got).toBe(text !== undefined && m.regex.test(text));
             break;
+          }
           case 'binary':
             expect(got).toBe(f.bytes !== undefined && Buffer.from(f.bytes).equals(Buffer.from(m.bytes)));
             break;
           case 'json': {
-            const parsed = f.text === undefined ? { ok: false as const } : tryParse(f.text);
+            const text = textOf(f);
+            const parsed = text === undefined ? { ok: false as const } : tryParse(text);
             expect(got).toBe(parsed.ok === true && jsonSubset(m.subset, parsed.value));
             break;
           }
