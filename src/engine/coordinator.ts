@@ -14,13 +14,14 @@ import { peakConnections, plannedDurationMs, totalArrivals } from '../load/plan.
 import type { Stripe } from '../load/stripe.js';
 import { formatSegment, nthOwned, ownedCount } from '../load/stripe.js';
 import { MetricsAggregator } from '../metrics/aggregate.js';
+import { HARNESS_CPU_PEGGED_PERCENT, HARNESS_LAG_LIMIT_MS } from '../metrics/names.js';
 import type { ErrorKind } from '../metrics/names.js';
 import { limitedCause, noConnectionOpened } from '../report/format.js';
 import type { HarnessJson, LoadAppliedJson, ReportJson, TimeseriesPoint } from '../report/types.js';
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
 import { evaluateThresholds } from '../thresholds/evaluate.js';
-import { CPU_PEGGED_PERCENT, LAG_LIMIT_MS, cpuBusyPercent, runHealth, summariseHealth } from './health.js';
+import { cpuBusyPercent, runHealth, summariseHealth } from './health.js';
 import { SHARED_SLOTS, liveArrivalsOf, sharedSlotCount } from './messages.js';
 import type { FromWorker, ToWorker, WorkerHealth, WorkerInit } from './messages.js';
 import type { RunOverrides } from './overrides.js';
@@ -337,12 +338,12 @@ async function execute(
         cpuPercent: latest.length ? latest.reduce((a, h) => a + h.cpuPercent, 0) / latest.length : 0,
       };
       const busiest = Math.max(0, ...latest.map((h) => h.cpuPercent));
-      if (!warnedLimited && second > 2 && (health.eventLoopLagP99Ms > LAG_LIMIT_MS || busiest >= CPU_PEGGED_PERCENT)) {
+      if (!warnedLimited && second > 2 && (health.eventLoopLagP99Ms > HARNESS_LAG_LIMIT_MS || busiest >= HARNESS_CPU_PEGGED_PERCENT)) {
         warnedLimited = true;
         // Quote the figure over its limit (the mean CPU of all workers can be well under it).
         const cause =
-          health.eventLoopLagP99Ms > LAG_LIMIT_MS
-            ? `event-loop lag p99 ${health.eventLoopLagP99Ms.toFixed(1)} ms, over ${LAG_LIMIT_MS} ms`
+          health.eventLoopLagP99Ms > HARNESS_LAG_LIMIT_MS
+            ? `event-loop lag p99 ${health.eventLoopLagP99Ms.toFixed(1)} ms, over ${HARNESS_LAG_LIMIT_MS} ms`
             : `a worker at ${busiest.toFixed(0)}% CPU`;
         opts.onWarning?.(`warning: the load generator is saturated (${cause}): results may be limited by volley, not the server`);
       }
@@ -388,11 +389,11 @@ async function execute(
       }
       const perWorkerSamples = states.map((s) => runHealth(s.health, s.endHealth));
       const perWorker = perWorkerSamples.map(summariseHealth);
-      const whole = summariseHealth(states.flatMap((s) => runHealth(s.health, s.endHealth)));
+      const whole = summariseHealth(perWorkerSamples.flat());
       const harness: HarnessJson = {
         eventLoopLagP99Ms: round2(whole.lagP99Ms),
         cpuPercent: Math.round(perWorker.length ? perWorker.reduce((a, w) => a + w.cpuPercent, 0) / perWorker.length : 0),
-        limited: whole.lagP99Ms > LAG_LIMIT_MS || perWorker.some((w) => w.pegged),
+        limited: whole.lagP99Ms > HARNESS_LAG_LIMIT_MS || perWorker.some((w) => w.pegged),
         workers: states.map((s, i) => ({
           worker: s.index,
           eventLoopLagP99Ms: round2(perWorker[i]!.lagP99Ms),

@@ -1,12 +1,8 @@
 // The harness verdict: from the per-second health samples of the workers (event-loop lag p99 and
 // utilisation), whether the load generator rather than the server limited the results.
 
-import { HARNESS_CPU_PEGGED_PERCENT, HARNESS_LAG_LIMIT_MS } from '../metrics/names.js';
+import { HARNESS_CPU_PEGGED_PERCENT } from '../metrics/names.js';
 import type { WorkerHealth } from './messages.js';
-
-/** A worker counts as pegged when its CPU is at or above this in at least a tenth of its seconds. */
-export const CPU_PEGGED_PERCENT = HARNESS_CPU_PEGGED_PERCENT;
-export const LAG_LIMIT_MS = HARNESS_LAG_LIMIT_MS;
 
 /**
  * The samples that describe a worker's run. The last interval is left out when there are at
@@ -26,13 +22,13 @@ export function summariseHealth(samples: WorkerHealth[]): { lagP99Ms: number; cp
     // long run is not a verdict).
     lagP99Ms: percentileOf(samples.map((h) => h.eventLoopLagP99Ms), 0.9),
     cpuPercent: cpu.length ? cpu.reduce((a, b) => a + b, 0) / cpu.length : 0,
-    pegged: cpu.length > 0 && percentileOf(cpu, 0.9) >= CPU_PEGGED_PERCENT,
+    pegged: cpu.length > 0 && percentileOf(cpu, 0.9) >= HARNESS_CPU_PEGGED_PERCENT,
   };
 }
 
 /**
  * The CPU a tenth of a worker's seconds reach: the figure `pegged` compares with
- * CPU_PEGGED_PERCENT, so a message about a pegged worker quotes it (its mean can be far lower:
+ * HARNESS_CPU_PEGGED_PERCENT, so a message about a pegged worker quotes it (its mean can be far lower:
  * in a 3-second run one busy startup second is that tenth).
  */
 export function cpuBusyPercent(samples: WorkerHealth[]): number {

@@ -175,25 +175,22 @@ export function gaugesOf(report: ReportJson): NamedMetric<GaugeJson>[] {
     .map(([key, metric]) => ({ key, metric }));
 }
 
-const LAG_LIMIT_MS = HARNESS_LAG_LIMIT_MS;
-const CPU_PEGGED_PERCENT = HARNESS_CPU_PEGGED_PERCENT;
-
 /**
  * Why `harness.limited` is true, quoting the figure over its limit: the lag when it passed 10 ms,
  * else each pegged worker's busy CPU (the CPU a tenth of its seconds reached), never the mean
  * CPU, which can be far below the limit that was crossed.
  */
 export function limitedCause(harness: ReportJson['harness']): string {
-  if (harness.eventLoopLagP99Ms > LAG_LIMIT_MS) {
-    return `event-loop lag p99 ${formatMs(harness.eventLoopLagP99Ms)} ms, over the ${LAG_LIMIT_MS} ms limit`;
+  if (harness.eventLoopLagP99Ms > HARNESS_LAG_LIMIT_MS) {
+    return `event-loop lag p99 ${formatMs(harness.eventLoopLagP99Ms)} ms, over the ${HARNESS_LAG_LIMIT_MS} ms limit`;
   }
-  const pegged = (harness.workers ?? []).filter((w) => w.cpuBusyPercent !== undefined && w.cpuBusyPercent >= CPU_PEGGED_PERCENT);
+  const pegged = (harness.workers ?? []).filter((w) => w.cpuBusyPercent !== undefined && w.cpuBusyPercent >= HARNESS_CPU_PEGGED_PERCENT);
   if (pegged.length > 0) {
     const which = pegged.map((w) => `worker ${w.worker} at ${w.cpuBusyPercent}%`).join(', ');
-    return `CPU at ${CPU_PEGGED_PERCENT}% or more in at least a tenth of the seconds (${which})`;
+    return `CPU at ${HARNESS_CPU_PEGGED_PERCENT}% or more in at least a tenth of the seconds (${which})`;
   }
   // A report without the per-worker figure (older, or merged from such shards).
-  return `a worker's CPU at ${CPU_PEGGED_PERCENT}% or more in at least a tenth of its seconds`;
+  return `a worker's CPU at ${HARNESS_CPU_PEGGED_PERCENT}% or more in at least a tenth of its seconds`;
 }
 
 /** The harness warning every renderer shows when the load generator, not the server, was the limit. */
