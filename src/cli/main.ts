@@ -46,6 +46,18 @@ function transportsFlag(value: unknown): TransportName[] {
   return [...new Set(list)] as TransportName[];
 }
 
+// Options that may be given more than once; yargs turns any other repeated flag into an array
+// too, which would reach the command as "a,b" (a URL nobody gave) or crash a path join.
+const REPEATABLE = new Set(['_', '$0', 'transport', 'set', 'files']);
+
+function rejectRepeatedFlags(argv: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(argv)) {
+    if (!Array.isArray(value) || REPEATABLE.has(key) || /[A-Z]/.test(key)) continue;
+    const flag = key.length === 1 ? `-${key}` : `--${key}`;
+    throw new CliExit(2, `${flag} was given ${value.length} times (${value.map((v) => JSON.stringify(String(v))).join(', ')}); give it once`);
+  }
+}
+
 function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) => void): Argv {
   return yargs(args)
     .scriptName('volley')
@@ -54,6 +66,7 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
     .exitProcess(false)
     .help()
     .version(false)
+    .middleware((argv) => rejectRepeatedFlags(argv), true)
     .wrap(Math.min(110, io.stdout.columns ?? 100))
     .fail((msg, err) => {
       if (err instanceof CliExit || err instanceof VolleyError) throw err;

@@ -138,6 +138,29 @@ describe('volley run through the command line', () => {
     expect(r3.stderr).toContain('--out /proc/volley-cannot-write/x: cannot write there');
   });
 
+  it('a single-value flag given twice exits 2 in one line naming both values (not a comma-joined URL, not a crash)', async () => {
+    const dir = tempDir();
+    const cases: [string[], string][] = [
+      [['--target', 'ws://127.0.0.1:9/a', '--target', 'ws://127.0.0.1:9/b'], '--target was given 2 times ("ws://127.0.0.1:9/a", "ws://127.0.0.1:9/b")'],
+      [['--out', path.join(dir, 'a'), '--out', path.join(dir, 'b')], '--out was given 2 times'],
+      [['--junit', 'a.xml', '--junit', 'b.xml'], '--junit was given 2 times'],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await runCli(['run', 'scenarios/echo.yaml', '--quiet', ...flags]);
+      expect(r.code, r.stderr).toBe(2);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`volley: ${message}`);
+      expect(lines[0]).toMatch(/; give it once$/);
+    }
+    expect(existsSync(path.join(dir, 'a'))).toBe(false);
+    // Repeatable flags still repeat.
+    const file = writeScenario(dir, 'repeat.yaml', `name: repeat\ntarget: builtin:echo\nload: {connections: 1, iterations: 1}\n${echoSteps}`);
+    const ok = await runCli(['run', file, '--quiet', '--no-html', '--out', path.join(dir, 'ok'), '--set', 'name=one', '--set', 'load.connections=2']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(readJson(path.join(dir, 'ok', 'report.json')).scenario.name).toBe('one');
+  });
+
   it('a target that refuses every connection exits 3 with one line that says why, and writes the report', async () => {
     const dir = tempDir();
     const file = writeScenario(dir, 'dead.yaml', `name: dead\ntarget: ws://127.0.0.1:9/\nload: {connections: 2}\nsteps:\n  - send: "x"\n`);
