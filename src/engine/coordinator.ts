@@ -14,15 +14,15 @@ import { peakConnections, plannedDurationMs, totalArrivals } from '../load/plan.
 import type { Stripe } from '../load/stripe.js';
 import { formatSegment, nthOwned, ownedCount } from '../load/stripe.js';
 import { MetricsAggregator } from '../metrics/aggregate.js';
-import { HARNESS_CPU_PEGGED_PERCENT, HARNESS_LAG_LIMIT_MS } from '../metrics/names.js';
+import { GAUGE, HARNESS_CPU_PEGGED_PERCENT, HARNESS_LAG_LIMIT_MS } from '../metrics/names.js';
 import type { ErrorKind } from '../metrics/names.js';
 import { limitedCause, noConnectionOpened } from '../report/format.js';
-import type { HarnessJson, LoadAppliedJson, ReportJson, TimeseriesPoint } from '../report/types.js';
+import type { HarnessJson, LoadAppliedJson, MetricJson, ReportJson, TimeseriesPoint } from '../report/types.js';
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
 import { evaluateThresholds } from '../thresholds/evaluate.js';
 import { cpuBusyPercent, runHealth, summariseHealth } from './health.js';
-import { SHARED_SLOTS, liveArrivalsOf, sharedSlotCount } from './messages.js';
+import { SHARED_SLOTS, liveArrivalsOf, openConnectionsOf, sharedSlotCount } from './messages.js';
 import type { FromWorker, ToWorker, WorkerHealth, WorkerInit } from './messages.js';
 import type { RunOverrides } from './overrides.js';
 import { applyOverrides, overrideSets, relabelFlagProblems } from './overrides.js';
@@ -269,13 +269,18 @@ async function execute(
     const sendAll = (msg: ToWorker): void => {
       for (const s of states) if (!s.done) s.worker.postMessage(msg);
     };
+    // A stop that comes while the workers are still loading reaches none of them: maybeStart
+    // passes it on right after 'start'.
+    let stopSent: 'stop' | 'abort' | undefined;
     setHooks(
       () => {
         interrupted = true;
+        stopSent ??= 'stop';
         sendAll({ type: 'stop' });
       },
       () => {
         interrupted = true;
+        stopSent = 'abort';
         sendAll({ type: 'abort' });
         // A worker whose event loop is stuck never reads 'abort': a hard stop must not wait on it.
         setTimeout(() => {
@@ -289,6 +294,13 @@ async function execute(
     const shared = new SharedArrayBuffer(sharedSlotCount(n) * Int32Array.BYTES_PER_ELEMENT);
     const sharedCounters = new Int32Array(shared);
 
+    // active_connections.max: the exact peak the workers counted together (SHARED_SLOTS.openPeak).
+    const withProcessPeak = (metrics: Record<string, MetricJson>): Record<string, MetricJson> => {
+      const gauge = metrics[GAUGE.activeConnections];
+      if (gauge?.type === 'gauge') gauge.max = Math.max(gauge.max ?? gauge.value, Atomics.load(sharedCounters, SHARED_SLOTS.openPeak));
+      return metrics;
+    };
+
     const workerFailures: WorkerFailure[] = [];
     const workerDied = (state: WorkerState, why: string): void => {
       if (state.done) return;
@@ -296,12 +308,16 @@ async function execute(
       // Its open-model sessions died with it: give their places under maxConnections back.
       const held = Atomics.exchange(sharedCounters, liveArrivalsOf(state.index), 0);
       Atomics.sub(sharedCounters, SHARED_SLOTS.liveArrivals, held);
+      const open = Atomics.exchange(sharedCounters, openConnectionsOf(state.index), 0);
+      Atomics.sub(sharedCounters, SHARED_SLOTS.openConnections, open);
       const message = why.split('\n')[0]!;
       const failure: WorkerFailure = {
         worker: state.index,
         message,
         vus: describeVus(states.length, state.index, scenario, opts.segment),
-        sessionsRunning: state.lastActive,
+        // The shared count is exact at this moment; the last snapshot may be a second old (or
+        // not have come at all, for a worker that died in its first second).
+        sessionsRunning: Math.max(open, state.lastActive),
       };
       workerFailures.push(failure);
       aggregator.add(state.index, state.lastSecond + 1, {
@@ -327,6 +343,7 @@ async function execute(
       startedAtEpochMs = Date.now() + 50;
       aggregator = new MetricsAggregator({ startedAtEpochMs });
       sendAll({ type: 'start', startAtEpochMs: startedAtEpochMs });
+      if (stopSent) sendAll({ type: stopSent });
     };
 
     const onSecondComplete = (second: number): void => {
@@ -359,7 +376,7 @@ async function execute(
         if (due.length > 0) {
           // Mid-run, a metric with no samples yet (a step that has not run so far) is not judged:
           // only the final verdict fails a threshold for having no data.
-          const failing = evaluateThresholds(due, aggregator.metrics(second)).filter((r) => !r.ok && r.actual !== null);
+          const failing = evaluateThresholds(due, withProcessPeak(aggregator.metrics(second))).filter((r) => !r.ok && r.actual !== null);
           if (failing.length > 0) {
             aborted = true;
             for (const r of failing) abortedBy.add(`${r.metric}\u0000${r.expression}`);
@@ -377,7 +394,7 @@ async function execute(
       const endedAtEpochMs = Date.now();
       // Rounded as the report shows it, so every counter's rate is exactly count / durationS.
       const durationS = Math.max(0.01, round2((endedAtEpochMs - startedAtEpochMs) / 1000));
-      const metrics = aggregator.metrics(durationS);
+      const metrics = withProcessPeak(aggregator.metrics(durationS));
       const thresholds = evaluateThresholds(scenario.thresholds, metrics);
       if (aborted) {
         for (const t of thresholds) {

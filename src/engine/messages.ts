@@ -27,24 +27,39 @@ export interface WorkerInit {
   shared: SharedArrayBuffer;
 }
 
-/** Slots of WorkerInit.shared (Int32); then one liveArrivalsOf slot per worker. */
+/** Slots of WorkerInit.shared (Int32); then liveArrivalsOf and openConnectionsOf per worker. */
 export const SHARED_SLOTS = {
   /** Open-model sessions running in the whole process, against maxConnections. */
   liveArrivals: 0,
   /** The next data row, in start order across the process (order: sequential). */
   nextDataRow: 1,
+  /** Connections open in the whole process right now (active_connections). */
+  openConnections: 2,
+  /**
+   * The highest openConnections ever reached: the process's exact active_connections peak.
+   * Per-worker snapshots cannot give it: two workers' peaks inside one second may or may not
+   * have coincided.
+   */
+  openPeak: 3,
 } as const;
+
+const PER_WORKER_BASE = 4;
 
 /**
  * Worker i's own share of liveArrivals, kept beside the total so that the coordinator can give
  * a dead worker's places back (a dead thread never releases them itself).
  */
 export function liveArrivalsOf(workerIndex: number): number {
-  return 2 + workerIndex;
+  return PER_WORKER_BASE + 2 * workerIndex;
+}
+
+/** Worker i's own share of openConnections (given back when it dies, like liveArrivalsOf). */
+export function openConnectionsOf(workerIndex: number): number {
+  return PER_WORKER_BASE + 2 * workerIndex + 1;
 }
 
 export function sharedSlotCount(workers: number): number {
-  return 2 + workers;
+  return PER_WORKER_BASE + 2 * workers;
 }
 
 export interface WorkerHealth {

@@ -8,7 +8,7 @@ import { MetricsRegistry } from '../metrics/registry.js';
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
 import { Executor } from './executor.js';
-import { SHARED_SLOTS, liveArrivalsOf } from './messages.js';
+import { SHARED_SLOTS, liveArrivalsOf, openConnectionsOf } from './messages.js';
 import type { FromWorker, ToWorker, WorkerHealth, WorkerInit } from './messages.js';
 import { applyOverrides, overrideSets } from './overrides.js';
 import { Session } from './session.js';
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
   const metrics = new MetricsRegistry();
   const createTransport = await loadTransportFactory(scenario.transport);
   const shared = new Int32Array(init.shared);
+  metrics.shareActive(shared, { open: SHARED_SLOTS.openConnections, peak: SHARED_SLOTS.openPeak, own: openConnectionsOf(init.workerIndex) });
   // The process's rows (its segment's, when sharded), handed out in start order across workers.
   const feeder = createDataFeeder(scenario.data, init.stripePath.slice(0, -1), shared, SHARED_SLOTS.nextDataRow);
   let debugLeft = init.debug ? 1 : 0;

@@ -131,6 +131,7 @@ export class MetricsRegistry {
   private active = 0;
   private activeMin = 0;
   private activeMax = 0;
+  private sharedActive: { counters: Int32Array; open: number; peak: number; own: number } | undefined;
 
   /** A cached handle per (name, stepName): look it up once per step, not per sample. */
   trend(name: TrendName, stepName?: string): TrendHandle {
@@ -202,14 +203,39 @@ export class MetricsRegistry {
     }
   }
 
+  /**
+   * Counts this worker's connections in the process-wide counters too (SharedArrayBuffer slots:
+   * the total, its peak, and this worker's own share), so the report's active_connections.max
+   * is the peak the process really reached, not a guess from per-second snapshots.
+   */
+  shareActive(counters: Int32Array, slots: { open: number; peak: number; own: number }): void {
+    this.sharedActive = { counters, ...slots };
+  }
+
   connectionOpened(): void {
     this.active += 1;
     if (this.active > this.activeMax) this.activeMax = this.active;
+    const s = this.sharedActive;
+    if (s) {
+      Atomics.add(s.counters, s.own, 1);
+      const open = Atomics.add(s.counters, s.open, 1) + 1;
+      let peak = Atomics.load(s.counters, s.peak);
+      while (open > peak) {
+        const seen = Atomics.compareExchange(s.counters, s.peak, peak, open);
+        if (seen === peak) break;
+        peak = seen;
+      }
+    }
   }
 
   connectionClosed(): void {
     this.active -= 1;
     if (this.active < this.activeMin) this.activeMin = this.active;
+    const s = this.sharedActive;
+    if (s) {
+      Atomics.sub(s.counters, s.own, 1);
+      Atomics.sub(s.counters, s.open, 1);
+    }
   }
 
   /** Current active connections of this worker. */

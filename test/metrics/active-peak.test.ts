@@ -92,4 +92,36 @@ steps:
     expect(gauge.max).toBeLessThanOrEqual(3);
     expect(gauge.max).toBe(peak);
   });
+
+  it('2 workers, 6 sessions of 300 ms opened together: the reported max is 6, the peak both workers reached together', async () => {
+    // Each worker's snapshot reads 3 at most while the other's may have read 0 in the same
+    // second, so only the process-wide count (shared between the workers) can tell 6.
+    let open = 0;
+    let peak = 0;
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    server = { close: () => new Promise<void>((r) => wss.close(() => r())) };
+    wss.on('connection', (ws) => {
+      open++;
+      peak = Math.max(peak, open);
+      ws.on('close', () => open--);
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    });
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`;
+    const source = `
+name: together
+target: ${url}
+load: {connections: 6, iterations: 1}
+steps:
+  - send: x
+    expect: {text: x, timeout: 2s}
+  - think: 300ms
+`;
+    const { report } = await runScenario({ file: '<inline>', source, workers: 2 });
+    const gauge = report.metrics['active_connections'] as GaugeJson;
+    expect(counter(report, 'sessions_completed')).toBe(6);
+    expect(peak).toBe(6);
+    expect(gauge.max).toBe(peak);
+    expect(gauge.value).toBe(0);
+  });
 });
