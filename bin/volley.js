@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI lives in dist/ (built by `npm ci` through the `prepare` script).
-import { main } from '../dist/cli/main.js';
+// Ctrl-C before the CLI has loaded is caught first (and handled once it has): see signals.ts.
+import { installEarlySignalCatcher } from '../dist/cli/signals.js';
+
+installEarlySignalCatcher();
+const { main } = await import('../dist/cli/main.js');
 
 // A reader that goes away (`volley run … | head`) must not end the run: what was measured is
 // still written to the report. Later writes to that stream are dropped.

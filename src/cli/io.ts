@@ -1,5 +1,6 @@
 // What a command may touch of the outside world, injectable so tests drive the CLI in-process.
 
+import { takeEarlySignals } from './signals.js';
 import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
@@ -58,6 +59,8 @@ export function waitForStop(durationMs: number | undefined): Promise<void> {
     const timer = durationMs ? setTimeout(stop, durationMs) : undefined;
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    // Ctrl-C pressed while the command was starting: stop as soon as it is up.
+    if (takeEarlySignals() > 0) stop();
   });
 }
 

@@ -10,6 +10,7 @@ import { parseDuration } from '../scenario/duration.js';
 import { TRANSPORT_NAMES } from '../scenario/types.js';
 import type { TransportName } from '../scenario/types.js';
 import type { CliIO } from './io.js';
+import { pendingEarlySignals, takeEarlySignals } from './signals.js';
 import { CliExit, processIO } from './io.js';
 
 function positiveInt(flag: string, value: unknown): number | undefined {
@@ -263,6 +264,7 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
 
 export async function main(args: string[], io: CliIO = processIO()): Promise<number> {
   let result: Promise<number> | undefined;
+  await injectedStartupDelay(io);
   try {
     const parser = buildParser(args, io, (p) => {
       result = p;
@@ -272,7 +274,14 @@ export async function main(args: string[], io: CliIO = processIO()): Promise<num
       if (!err && output) helpText = output;
     });
     if (helpText) io.stdout.write(helpText + '\n');
-    return result ? await result : 0;
+    const code = result ? await result : 0;
+    // Ctrl-C during a command that does not handle it (validate, import…): it finished, but the
+    // user asked to stop, which is what the exit code says.
+    if (pendingEarlySignals() > 0 && process.listenerCount('SIGINT') > 0) {
+      takeEarlySignals();
+      return 130;
+    }
+    return code;
   } catch (err) {
     if (err instanceof CliExit) {
       io.stderr.write(`volley: ${err.message}\n`);
@@ -284,4 +293,16 @@ export async function main(args: string[], io: CliIO = processIO()): Promise<num
     }
     throw err;
   }
+}
+
+/**
+ * Fault injection for tests and drills (docs/reliability.md): VOLLEY_FAULT=startup-delay:MS
+ * holds the command this long before it starts, after saying so on stderr, so that a test can
+ * send Ctrl-C while volley is still starting.
+ */
+async function injectedStartupDelay(io: CliIO): Promise<void> {
+  const m = /^startup-delay:(\d+)$/.exec(io.env.VOLLEY_FAULT ?? '');
+  if (!m) return;
+  io.stderr.write(`volley: starting (VOLLEY_FAULT=${m[0]})\n`);
+  await new Promise((r) => setTimeout(r, Number(m[1])));
 }

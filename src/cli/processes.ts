@@ -3,6 +3,7 @@
 // `volley run --segment i/N` writing its own report; this parent sums their live progress,
 // forwards Ctrl-C, and merges what they wrote into one report with one exit code.
 
+import { takeEarlySignals } from './signals.js';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -98,6 +99,8 @@ export async function runProcesses(opts: ProcessesOptions, io: CliIO): Promise<n
         }),
       );
     }
+    // Ctrl-C while volley was starting: the children stop at once and still write their reports.
+    for (let k = takeEarlySignals(); k > 0; k--) onSignal();
     await Promise.all(done);
   } finally {
     process.off('SIGINT', onSignal);

@@ -23,6 +23,7 @@ import { formatProblems } from '../scenario/describe.js';
 import type { CliIO } from './io.js';
 import { CliExit, colorEnabled, makeDirs } from './io.js';
 import { checkConnectionBudget, readOpenFileLimit } from './limits.js';
+import { takeEarlySignals } from './signals.js';
 import { jsonSummary } from './summary.js';
 import type { JsonSummary } from './summary.js';
 
@@ -203,9 +204,12 @@ export async function runCommand(opts: RunCommandOptions, io: CliIO): Promise<nu
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Ctrl-C while volley was starting: the first run still starts and stops at once, so the
+  // report (interrupted, nothing or little measured) is written as on every other exit path.
+  for (let n = takeEarlySignals(); n > 0; n--) onSignal();
   try {
     for (const transport of transports) {
-      if (interruptedAll) break;
+      if (interruptedAll && results.length > 0) break;
       const multi = transports.length > 1;
       if (multi && !opts.quiet) progressOut.write(`== ${transport} ==\n`);
       handle = startRun({

@@ -61,6 +61,32 @@ steps:
     expect(counter(r, 'sessions_started')).toBe(counter(r, 'sessions_completed'));
   });
 
+  it('SIGINT while volley is still starting: exit 130 and a report marked interrupted, no connection made', async () => {
+    server = await startWsServer();
+    const file = writeScenario(
+      tempDir(),
+      `name: early
+target: ${server.url}
+load: {model: connections, connections: 3, duration: 60s}
+steps:
+  - send: x
+    expect: {text: x}
+`,
+    );
+    // The fault holds the command before it parses its flags, after saying so: the signal
+    // surely lands while volley is starting (before, it killed the process with no report).
+    const run = runCli(['run', file, '--quiet'], { env: { VOLLEY_FAULT: 'startup-delay:1500' } });
+    await run.waitFor('starting (VOLLEY_FAULT', 10_000);
+    run.child.kill('SIGINT');
+    const res = await run.done;
+    expect(res.signal, res.stderr).toBeNull();
+    expect(res.code, res.stderr).toBe(130);
+    expect(res.report?.interrupted).toBe(true);
+    expect(res.stdout).toContain('INTERRUPTED');
+    expect(counter(res.report!, 'sessions_started')).toBe(0);
+    expect(server.connections).toBe(0);
+  });
+
   it('a second SIGINT cuts sessions at once and still writes the report; SIGTERM behaves as SIGINT', async () => {
     server = await startWsServer();
     // Endless sessions and a long gracefulStop: only the second signal can end this quickly.
