@@ -120,6 +120,7 @@ export async function importCommand(
     io.stderr.write(`wrote ${opts.out}\n`);
   }
   for (const w of generated.warnings) io.stderr.write(`warning: ${w}\n`);
+  for (const n of generated.notes) io.stderr.write(`note: ${n}\n`);
   if (generated.envVars.length > 0) io.stderr.write(`set these environment variables before running it: ${generated.envVars.join(', ')}\n`);
   return 0;
 }
@@ -158,6 +159,7 @@ export async function recordCommand(
     io.stderr.write(`wrote ${opts.out} (${flows.length} connection${flows.length === 1 ? '' : 's'})\n`);
   }
   for (const w of generated.warnings) io.stderr.write(`warning: ${w}\n`);
+  for (const n of generated.notes) io.stderr.write(`note: ${n}\n`);
   if (generated.envVars.length > 0) io.stderr.write(`set these environment variables before running it: ${generated.envVars.join(', ')}\n`);
   return 0;
 }

@@ -43,6 +43,16 @@ import {
   subprotocolCredential,
 } from './volatile.js';
 import { YamlLines, flowText } from './yaml-out.js';
+import {
+  conversionComment,
+  describeMessage,
+  detectSocketIo,
+  emitSpec,
+  eventExpectSpec,
+  socketIoBlock,
+  type SioMessage,
+  type SocketIoFlow,
+} from './socketio-flow.js';
 import { plural } from '../text.js';
 
 export interface GenerateOptions {
@@ -60,6 +70,8 @@ export interface GeneratedScenario {
   /** Environment variables the scenario reads (`${env.NAME}`): the user must set them. */
   envVars: string[];
   warnings: string[];
+  /** What the reader should know that is no problem (a Socket.IO connection converted). */
+  notes: string[];
 }
 
 /** Gaps shorter than this are the app's own processing, not a person or a timer: dropped. */
@@ -93,6 +105,7 @@ export function generateScenario(flows: ObservedFlow[], opts: GenerateOptions): 
 
   const main = new FlowWriter(flows[mainIndex]!, opts, true).write();
   warnings.push(...main.warnings);
+  const notes = main.notes;
   const out = new YamlLines();
   for (const line of main.lines) out.raw(line);
 
@@ -113,7 +126,7 @@ export function generateScenario(flows: ObservedFlow[], opts: GenerateOptions): 
     out.comment(0, 'list of steps, and replaying both in one file would need two kinds of sessions.');
     for (const line of alt.lines) out.raw(line === '' ? '#' : line.startsWith('#') ? `#${line}` : `# ${line}`);
   }
-  return { yaml: out.text(), envVars: main.envVars, warnings };
+  return { yaml: out.text(), envVars: main.envVars, warnings, notes };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -125,6 +138,13 @@ interface FrameView {
   isJson: boolean;
   /** Set on a received frame whose kind recurs at regular intervals (a heartbeat). */
   periodic?: Periodic;
+  /** The message's name when the protocol carries one beside the content (a Socket.IO event):
+   *  it is the frame's discriminator, before any key of its JSON. */
+  event?: string;
+  /** A send whose answer came out of band (a Socket.IO ack, awaited by the step itself), and
+   *  when: no received frame is its reply unless it answers it by id or type, and every frame
+   *  after it counts as after the reply. */
+  answeredAtMs?: number;
 }
 
 interface Window {
@@ -157,6 +177,7 @@ interface WrittenFlow {
   lines: readonly string[];
   envVars: string[];
   warnings: string[];
+  notes: string[];
 }
 
 /** A received value a later send may carry back. */
@@ -196,6 +217,10 @@ class FlowWriter {
   /** Frame index -> captures taken from that frame (var -> the candidate it captures). */
   private readonly capturesByFrame = new Map<number, Map<string, Candidate>>();
   private sendCount = 0;
+  /** A Socket.IO connection converted to events (socketio-flow.ts), by frame index. */
+  private sio: SocketIoFlow | undefined;
+  private readonly sioMessages = new Map<number, SioMessage>();
+  private readonly notes: string[] = [];
 
   constructor(flow: ObservedFlow, opts: GenerateOptions, isMain: boolean) {
     this.flow = flow;
@@ -204,7 +229,13 @@ class FlowWriter {
   }
 
   write(): WrittenFlow {
-    const views = this.flow.frames.map(viewOf);
+    const detected = detectSocketIo(this.flow);
+    this.sio = detected?.kind === 'convert' ? detected.sio : undefined;
+    for (const m of this.sio?.messages ?? []) this.sioMessages.set(m.frame.index, m);
+    // The handshake's auth and query are the client's own values: never captures.
+    walkValues(this.sio?.auth, [], (_path, _key, value) => this.sentTokens.add(String(value)));
+    for (const [, value] of this.sio?.query ?? []) this.sentTokens.add(value);
+    const views = this.sio ? this.sio.messages.map(messageView) : this.flow.frames.map(viewOf);
     const periodic = periodicShapes(views);
     const windows = splitWindows(views, periodic);
     const payloads = this.planCorrelation(windows);
@@ -214,12 +245,17 @@ class FlowWriter {
     const { target, query } = this.targetAndQuery();
     const headers = this.headers();
     const subprotocols = this.subprotocols();
+    if (this.sio) {
+      this.writeSocketIoHead(y, this.sio, headers, views);
+      return this.writeBody(y, windows, payloads);
+    }
     this.header(y, target, views);
-    if (isSocketIo(this.flow)) {
+    if (detected?.kind === 'raw') {
       this.warnings.push(
-        `${this.flow.source} is a Socket.IO connection (Engine.IO frames such as 0{"sid":…}, 40, 42[…]): replayed as raw ` +
-          'WebSocket frames it cannot pass (the server gives new session ids). Write a `transport: socket.io` scenario with ' +
-          'emit / expect {event} steps instead (docs/socketio.md); the steps below show what the app emitted and received',
+        `${this.flow.source} is a Socket.IO connection (Engine.IO frames such as 0{"sid":…}, 40, 42[…]) that is not converted ` +
+          `(${detected.why}): replayed as raw WebSocket frames it cannot pass (the server gives new session ids). Write a ` +
+          '`transport: socket.io` scenario with emit / expect {event} steps instead (docs/socketio.md); the steps below show ' +
+          'what the app emitted and received',
       );
       y.blank();
       y.paragraph(0,
@@ -243,10 +279,16 @@ class FlowWriter {
       y.raw('connect:');
       for (const [k, v] of Object.entries(connect)) y.keyValue(2, k, v);
     }
+    return this.writeBody(y, windows, payloads);
+  }
+
+  /** `load:`, the steps, the close and the threshold. */
+  private writeBody(y: YamlLines, windows: Window[], payloads: Map<FrameView, unknown>): WrittenFlow {
     y.comment(0, 'One session, once, as recorded. To load the server: --connections N --duration 60s on the');
     y.comment(0, 'command line (each connection replays this session over and over until the duration ends).');
     y.keyValue(0, 'load', { model: 'connections', connections: 1, iterations: 1 });
     y.raw('steps:');
+    for (const note of this.sio?.notes ?? []) y.paragraph(2, note);
     const stepsBefore = y.lines().length;
     this.steps(y, windows, payloads);
     if (y.lines().length === stepsBefore) this.warnings.push(`${this.flow.source}: no frames recorded; the scenario only connects and closes`);
@@ -256,7 +298,33 @@ class FlowWriter {
     y.comment(0, 'the replay (exit 1); loosen it for a load test where some errors are acceptable.');
     y.raw('thresholds:');
     y.raw('  errors: ["count == 0"]');
-    return { lines: y.lines(), envVars: [...this.envVars].sort(), warnings: this.isMain ? this.warnings : [] };
+    return { lines: y.lines(), envVars: [...this.envVars].sort(), warnings: this.isMain ? this.warnings : [], notes: this.isMain ? this.notes : [] };
+  }
+
+  /** A Socket.IO connection's head: the http(s) target, `transport: socket.io`, the `socketio:`
+   *  block (auth and query credentials as env placeholders) and the handshake's headers. */
+  private writeSocketIoHead(y: YamlLines, sio: SocketIoFlow, headers: Record<string, string>, views: FrameView[]): void {
+    this.warnings.push(...sio.warnings.map((w) => `${this.flow.source}: ${w}`));
+    const block = socketIoBlock(
+      sio,
+      (auth) => this.secretsOnly(auth, undefined),
+      (key, value) => (isSecretQueryParam(key, value) ? `\${env.${this.envFor(`query:${key}`, key)}}` : escapeTemplate(value)),
+    );
+    this.notes.push(`${this.flow.source} is a Socket.IO connection: converted to a transport: socket.io scenario (emit / expect {event} steps)`);
+    this.header(y, sio.target, views);
+    y.paragraph(0, conversionComment(sio));
+    const ns = sio.namespace.replace(/^\/+/, '').replace(/[^A-Za-z0-9_-]+/g, '-');
+    y.keyValue(0, 'name', this.opts.name ?? (ns || 'socket-io'));
+    y.keyValue(0, 'target', sio.target);
+    y.keyValue(0, 'transport', 'socket.io');
+    if (Object.keys(block).length > 0) {
+      y.raw('socketio:');
+      for (const [k, v] of Object.entries(block)) y.keyValue(2, k, v);
+    }
+    if (Object.keys(headers).length > 0) {
+      y.raw('connect:');
+      y.keyValue(2, 'headers', headers);
+    }
   }
 
   // --- header and connection ------------------------------------------------------------------
@@ -273,7 +341,8 @@ class FlowWriter {
     } else {
       y.comment(0, `Generated by \`${origin}\` from ${this.flow.source}`);
     }
-    y.comment(0, `(${target}, recorded ${started}: ${plural(views.length, 'frame')}, ${sent} sent and ${views.length - sent} received, over ${seconds(last - first)}).`);
+    const unit = this.sio ? 'Socket.IO event' : 'frame';
+    y.comment(0, `(${target}, recorded ${started}: ${plural(views.length, unit)}, ${sent} sent and ${views.length - sent} received, over ${seconds(last - first)}).`);
     y.comment(0, 'Each sent frame is a `send`; the frame that answered it is its `expect` (latency{name}). Expects');
     y.comment(0, 'skip frames they do not match, so other received frames are awaited (lone `expect`s, wait{name})');
     y.comment(0, 'only where their order is certain: after the reply, when they follow from the send (they answer');
@@ -464,6 +533,24 @@ class FlowWriter {
     return value;
   }
 
+  /** JSON sent before any frame (the Socket.IO handshake's auth): credentials (by key or shape)
+   *  become `${env.NAME}`, the rest is kept; nothing captured can be in it yet. */
+  private secretsOnly(value: unknown, key: string | undefined): unknown {
+    if (typeof value === 'string') {
+      if ((key !== undefined && isSecretKey(key)) || looksLikeCredential(value)) {
+        return `\${env.${this.envFor(`json:${key ?? value.slice(0, 8)}`, key ?? 'TOKEN')}}`;
+      }
+      return escapeTemplate(value);
+    }
+    if (Array.isArray(value)) return value.map((v) => this.secretsOnly(v, key));
+    if (isPlainObject(value)) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[escapeTemplate(k)] = this.secretsOnly(v, k);
+      return out;
+    }
+    return value;
+  }
+
   /** A string in sent JSON: a captured value, a credential (by key or shape), or text. */
   private sentString(value: string, key: string | undefined): string {
     const v = this.varFor(value);
@@ -547,7 +634,7 @@ class FlowWriter {
         if (w.replyIndex === i) return 'reply';
         if (r.periodic) return 'periodic';
         if (!w.send) return 'after-first';
-        if (w.replyIndex < 0 || i < w.replyIndex) return 'before-reply';
+        if ((w.replyIndex < 0 && w.send.answeredAtMs === undefined) || i < w.replyIndex) return 'before-reply';
         if (followsFrom(r, w.send)) return 'follows';
         return this.earlierRequest(windows, w, r) ? 'other-request' : 'unrelated';
       });
@@ -603,10 +690,16 @@ class FlowWriter {
         else if (first) note = `; awaits frame ${first.frame.index} (it carries a value used later)`;
         else if (w.received.length > 0) note = '; none of the frames after it answers it';
         y.comment(2, this.describe(s) + note);
-        y.keyValue(4, 'send', payloads.get(s), '- ');
+        const m = this.sioMessages.get(s.frame.index);
+        if (m) {
+          const { emit, warning } = emitSpec(m, payloads.get(s));
+          if (warning) this.warnings.push(`${this.flow.source}: ${warning}`);
+          y.keyValue(4, 'emit', emit, '- ');
+        } else y.keyValue(4, 'send', payloads.get(s), '- ');
         if (first) y.keyValue(4, 'expect', this.expectSpec(first, s, first.frame.timeMs - s.frame.timeMs, usable(first.frame.timeMs)));
         y.keyValue(4, 'name', this.stepName(s));
-        lastTimeMs = first ? first.frame.timeMs : s.frame.timeMs;
+        // The step ends with its expect, or with the ack it awaits when that came later.
+        lastTimeMs = Math.max(first ? first.frame.timeMs : s.frame.timeMs, s.answeredAtMs ?? -Infinity);
       }
       for (let i = 0; i < w.received.length; i++) {
         if (i === inStep) continue;
@@ -631,6 +724,8 @@ class FlowWriter {
   }
 
   private describe(v: FrameView): string {
+    const m = this.sioMessages.get(v.frame.index);
+    if (m) return describeMessage(m, this.flow.startedAtMs);
     const f = v.frame;
     const kind = f.opcode === 2 ? 'binary' : v.isJson ? 'JSON' : 'text';
     const bytes = f.opcode === 2 ? Buffer.from(f.data, 'base64').length : Buffer.byteLength(f.data);
@@ -665,7 +760,8 @@ class FlowWriter {
     // A recorded wait near the default timeout would time out on a slightly slower run.
     if (waitedMs > DEFAULT_EXPECT_TIMEOUT_MS / 2) spec.timeout = `${Math.ceil((waitedMs * 2) / 1000)}s`;
     if (Object.keys(capture).length > 0) spec.capture = capture;
-    return spec;
+    const m = this.sioMessages.get(view.frame.index);
+    return m ? eventExpectSpec(m, spec) : spec;
   }
 
   private candidateText(c: Candidate): string {
@@ -688,6 +784,13 @@ function viewOf(frame: ObservedFrame): FrameView {
     }
   }
   return { frame, json: undefined, isJson: false };
+}
+
+/** A Socket.IO event as a frame: its content is the first argument (JSON only when that is an
+ *  object or array: a string stays text even when it looks like JSON), its name the event's. */
+function messageView(m: SioMessage): FrameView {
+  const json = m.arg === 'json' ? m.value : undefined;
+  return { frame: m.frame, json, isJson: m.arg === 'json', event: m.event, answeredAtMs: m.ack?.timeMs };
 }
 
 function splitWindows(views: FrameView[], periodic: Map<string, Periodic>): Window[] {
@@ -761,7 +864,7 @@ function replyIndex(send: FrameView, received: FrameView[]): number {
   }
   const answering = received.findIndex((r) => answersType(r, send));
   if (answering >= 0) return answering;
-  return received.findIndex((r) => !r.periodic);
+  return send.answeredAtMs !== undefined ? -1 : received.findIndex((r) => !r.periodic);
 }
 
 /** The send's discriminator (`type`, `op`, `event`…) is answered by the frame's value for the
@@ -769,6 +872,11 @@ function replyIndex(send: FrameView, received: FrameView[]): number {
  *  auth_ok, getBalance -> getBalanceResult), a generic answer (ack, ok, result, error…), or
  *  ping -> pong. Text frames: "ping" -> "pong". */
 function answersType(view: FrameView, send: FrameView): boolean {
+  if (view.event !== undefined && send.event !== undefined) {
+    const s = send.event.toLowerCase();
+    const g = view.event.toLowerCase();
+    if (g === s || (s.length >= 3 && g.startsWith(s)) || GENERIC_ANSWERS.has(g) || (s === 'ping' && g === 'pong')) return true;
+  }
   if (!view.isJson && !send.isJson && view.frame.opcode === 1 && send.frame.opcode === 1) {
     return /^ping$/i.test(send.frame.data.trim()) && /^pong$/i.test(view.frame.data.trim());
   }
@@ -808,6 +916,7 @@ function followsFrom(view: FrameView, send: FrameView): boolean {
 /** The kind of a received frame, for telling recurring pushes apart: its discriminator
  *  (`type=heartbeat`), else its top-level keys; short text frames by their text. */
 function shapeOf(view: FrameView): string | undefined {
+  if (view.event !== undefined) return `event=${view.event}`;
   if (isPlainObject(view.json)) {
     for (const key of DISCRIMINATOR_KEYS) {
       const v = view.json[key];
@@ -983,6 +1092,10 @@ export function escapeTemplate(text: string): string {
 }
 
 function discriminator(view: FrameView): string | undefined {
+  if (view.event !== undefined) {
+    const name = view.event.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+    if (name) return name;
+  }
   if (!isPlainObject(view.json)) return undefined;
   for (const key of DISCRIMINATOR_KEYS) {
     const v = view.json[key];
@@ -1074,14 +1187,6 @@ function jsonPath(path: (string | number)[]): string {
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Socket.IO over WebSocket: the Engine.IO URL (`/socket.io/?EIO=4&transport=websocket`), or
- *  an Engine.IO open packet (`0{"sid":…}`) as the first received frame. */
-function isSocketIo(flow: ObservedFlow): boolean {
-  if (/\/socket\.io\/?(?:\?|$)/.test(flow.url) && /[?&]EIO=\d/.test(flow.url)) return true;
-  const first = flow.frames.find((f) => f.direction === 'receive' && f.opcode === 1);
-  return first !== undefined && /^0\{"sid":/.test(first.data);
 }
 
 function nameFromUrl(url: string): string {

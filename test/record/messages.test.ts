@@ -1,4 +1,4 @@
-// What import and record say: the Socket.IO warning, errors for bad HAR input (one line, exit 2,
+// What import and record say: the Socket.IO note (or warning), errors for bad HAR input (one line, exit 2,
 // no raw bytes, no false "truncated"), record's own hints, and comments in YAML flow style.
 
 import { rmSync, writeFileSync } from 'node:fs';
@@ -32,15 +32,30 @@ function errorOf(fn: () => unknown): string {
 }
 
 describe('Socket.IO recordings', () => {
-  it('warn on stderr and in the YAML that this is Socket.IO and to write a transport: socket.io scenario', () => {
-    const g = generateScenario(
-      [flowOf('ws://127.0.0.1:9/socket.io/?EIO=4&transport=websocket', [['receive', 5, '0{"sid":"Qm9ndXNFbmdpbmVJZA12","upgrades":[],"pingInterval":25000}'], ['send', 6, '40'], ['receive', 9, '40{"sid":"c29ja2V0SWRCb2d1czEy"}'], ['send', 20, '42["chat",{"text":"hi"}]']])],
-      { timing: 'none', origin: 'test' },
-    );
-    expect(g.warnings.join('\n')).toMatch(/is a Socket\.IO connection.*transport: socket\.io.*docs\/socketio\.md/);
+  const sioFrames: [ObservedFrame['direction'], number, string][] = [['receive', 5, '0{"sid":"Qm9ndXNFbmdpbmVJZA12","upgrades":[],"pingInterval":25000}'], ['send', 6, '40'], ['receive', 9, '40{"sid":"c29ja2V0SWRCb2d1czEy"}'], ['send', 20, '42["chat",{"text":"hi"}]']];
+
+  it('Engine.IO 4 is converted: a one-line note on stderr instead of the warning, and no WARNING in the YAML', async () => {
+    const g = generateScenario([flowOf('ws://127.0.0.1:9/socket.io/?EIO=4&transport=websocket', sioFrames)], { timing: 'none', origin: 'test' });
+    expect(g.warnings).toEqual([]);
+    expect(g.notes).toEqual(['test flow is a Socket.IO connection: converted to a transport: socket.io scenario (emit / expect {event} steps)']);
+    expect(g.yaml).toMatch(/^transport: socket\.io$/m);
+    expect(g.yaml).not.toMatch(/WARNING/);
+    const har = JSON.stringify({ log: { entries: [{ _resourceType: 'websocket', request: { url: 'ws://127.0.0.1:9/socket.io/?EIO=4&transport=websocket', headers: [] }, _webSocketMessages: sioFrames.map(([type, dt, data]) => ({ type, time: (T0 + dt) / 1000, opcode: 1, data })) }] } });
+    const file = path.join(dir, 'sio.har');
+    writeFileSync(file, har);
+    const cli = await runCli(['import', file, '-o', path.join(dir, 'sio.yaml')], { timeoutMs: 20_000 });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stderr).toContain('note: log.entries[0] in sio.har is a Socket.IO connection: converted to a transport: socket.io scenario');
+    expect(cli.stderr).not.toContain('warning:');
+  }, 30_000);
+
+  it('Engine.IO 3 (not converted) warns on stderr and in the YAML to write a transport: socket.io scenario', () => {
+    const g = generateScenario([flowOf('ws://127.0.0.1:9/socket.io/?EIO=3&transport=websocket', sioFrames)], { timing: 'none', origin: 'test' });
+    expect(g.warnings.join('\n')).toMatch(/is a Socket\.IO connection.*not converted \(Engine\.IO protocol 3.*transport: socket\.io.*docs\/socketio\.md/);
     expect(g.yaml.replace(/\n# /g, ' ')).toMatch(/WARNING: this is a Socket\.IO connection.*`transport: socket\.io`.*docs\/socketio\.md/);
     const plain = generateScenario([flowOf('ws://127.0.0.1:9/chat', [['send', 6, '42'], ['receive', 9, '0{"a":1}']])], { timing: 'none', origin: 'test' });
     expect(plain.warnings.join('\n')).not.toMatch(/Socket\.IO/);
+    expect(plain.notes).toEqual([]);
   });
 });
 
