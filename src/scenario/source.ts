@@ -103,7 +103,14 @@ export function parseSource(file: string, text: string): ParsedSource {
   const lines = text.split(/\r?\n/);
   const problems: Problem[] = [];
   let fatal = false;
+  // A tab that indents a line also throws the parser off for the rest of that line (the key is
+  // read at another level, e.g. as a duplicate of a top-level key): only the tab is reported.
+  const tabLines = new Set(doc.errors.filter((e) => e.code === 'TAB_AS_INDENT').map((e) => lineCounter.linePos(e.pos[0]).line));
   for (const err of doc.errors) {
+    if (err.code !== 'TAB_AS_INDENT' && tabLines.has(lineCounter.linePos(err.pos[0]).line)) {
+      fatal = true;
+      continue;
+    }
     let offset = err.pos[0];
     let message: string;
     if (err.code === 'MISSING_CHAR' && /quote/i.test(err.message)) {

@@ -20,6 +20,8 @@ describe('YAML syntax and file problems', () => {
   it.each([
     ['a duplicate key', `${T}steps:\n  - send: a\ntarget: ws://x\n`, ['s.yaml:4:1: duplicate key "target": each key may appear once in a map']],
     ['a tab used for indentation', `${T}steps:\n  - send: hi\n\t  expect: x\n`, ['s.yaml:4:1: tab used for indentation; YAML indents with spaces']],
+    // The tab puts `name` at the top level, beside the scenario's own name: only the tab is said.
+    ['a tab that makes a key look duplicated', `name: n\n${T}steps:\n  - send: a\n\tname: x\n`, ['s.yaml:5:1: tab used for indentation; YAML indents with spaces']],
     ['an unterminated string, at its opening quote', `${T}steps:\n  - send: "hi\n  - think: 1s\n`, ['s.yaml:3:11: unterminated string: missing closing quote']],
     ['two YAML documents', `${T}steps:\n  - send: a\n---\n${T}`, ['s.yaml:4:1: a second YAML document starts here ("---"): a scenario file holds one scenario']],
     ['an empty file', '', ['s.yaml:1:1: scenario is empty: it needs at least target and steps']],
