@@ -2,11 +2,21 @@
 // listeners are module-level functions that reach their transport through a symbol back-link
 // instead of per-connection closures; frames are stamped on arrival; bytes are read from the
 // socket itself (handshake and framing included).
+//
+// The connection is opened by us (createConnection), so the TCP socket is known from the first
+// byte: its counters are the bytes on the wire whatever becomes of the attempt (an upgrade
+// rejected with a status, a server that never answers or drips, a reset, a TLS failure), and
+// for wss they are the TLS records, not the decrypted stream. The whole connect (TCP, TLS and
+// the upgrade) is bounded by one timer of `connect.timeout`: ws's own handshakeTimeout is an
+// idle timeout of the request socket, which every byte of a dripped answer resets.
 
+import type { ClientRequestArgs } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { classifyConnectError, classifyConnectionError } from './classify.js';
+import { openCountedConnection } from './counting-agent.js';
 import type { CloseInfo, Transport, TransportOptions, TransportSink } from './types.js';
 import { TransportError } from './types.js';
 
@@ -14,6 +24,10 @@ const kTransport = Symbol('volley.transport');
 
 interface TaggedWebSocket extends WebSocket {
   [kTransport]: WsTransport;
+}
+
+interface TaggedSocket extends Socket {
+  [kTransport]?: WsTransport;
 }
 
 // Shared send options: no object allocated per frame (ws copies what it needs).
@@ -56,11 +70,22 @@ function onError(this: WebSocket, err: Error): void {
 
 function onUpgrade(this: WebSocket, res: import('node:http').IncomingMessage): void {
   const t = (this as TaggedWebSocket)[kTransport];
-  t.socket = res.socket as Socket;
+  // Bytes keep coming from the TCP socket taken when the connection was made (t.socket), so
+  // nothing is counted twice; res.socket is the same socket for ws:, the TLS layer over it for wss:.
   if (t.debug) {
     t.debug(`handshake: HTTP/${res.httpVersion} ${res.statusCode} ${res.statusMessage ?? ''}`);
     for (let i = 0; i < res.rawHeaders.length; i += 2) t.debug(`  ${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
   }
+}
+
+/** The TCP connection is up: from now on its counters are bytes that crossed the network. */
+function onSocketConnect(this: TaggedSocket): void {
+  const t = this[kTransport];
+  if (t) t.wired = true;
+}
+
+function onConnectTimeout(t: WsTransport): void {
+  t.connectTimedOut();
 }
 
 interface PongWaiter {
@@ -74,7 +99,11 @@ class WsTransport implements Transport {
   readonly options: TransportOptions;
   readonly debug: ((line: string) => void) | undefined;
   ws: TaggedWebSocket | undefined;
+  /** The TCP socket (under TLS for wss), set as soon as it is created. */
   socket: Socket | undefined;
+  /** The TCP connection was established. Until then the counters may hold the upgrade request
+   *  queued for a connection that never came (a refused one): nothing of it was on the wire. */
+  wired = false;
   pongWaiter: PongWaiter | undefined;
   private closeRequested = false;
   private isClosed = false;
@@ -83,6 +112,7 @@ class WsTransport implements Transport {
   private connectSettled = false;
   private opened = false;
   private connectReject: ((err: TransportError) => void) | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
   private closeWaiters: (() => void)[] = [];
 
   constructor(options: TransportOptions, sink: TransportSink) {
@@ -92,11 +122,13 @@ class WsTransport implements Transport {
   }
 
   get bytesSent(): number {
-    return this.socket ? this.socket.bytesWritten : 0;
+    const s = this.socket;
+    return s !== undefined && this.wired ? s.bytesWritten : 0;
   }
 
   get bytesReceived(): number {
-    return this.socket ? this.socket.bytesRead : 0;
+    const s = this.socket;
+    return s !== undefined && this.wired ? s.bytesRead : 0;
   }
 
   get bufferedAmount(): number {
@@ -112,25 +144,34 @@ class WsTransport implements Transport {
     return new Promise<void>((resolve, reject) => {
       this.connectReject = reject;
       let ws: TaggedWebSocket;
+      // Called by http.request, synchronously, for the one connection of this attempt (no
+      // redirects are followed). TLS runs over our TCP socket, as for long-poll.
+      const createConnection = (requestOptions: ClientRequestArgs): Duplex => {
+        const { raw, outer } = openCountedConnection(requestOptions, {
+          secure: /^(wss|https):/i.test(o.url),
+          tls: o.tls,
+          localAddress: o.localAddress,
+        });
+        (raw as TaggedSocket)[kTransport] = this;
+        raw.once('connect', onSocketConnect);
+        this.socket = raw;
+        return outer;
+      };
       try {
         ws = new WebSocket(o.url, o.subprotocols, {
           headers: o.headers,
-          handshakeTimeout: o.handshakeTimeoutMs,
           perMessageDeflate: o.perMessageDeflate,
           maxPayload: o.maxPayloadBytes,
-          localAddress: o.localAddress,
           followRedirects: false,
-          ca: o.tls?.ca,
-          cert: o.tls?.cert,
-          key: o.tls?.key,
-          rejectUnauthorized: o.tls ? o.tls.rejectUnauthorized : true,
-          servername: o.tls?.servername,
+          createConnection,
         } as WebSocket.ClientOptions) as TaggedWebSocket;
       } catch (err) {
+        this.settleConnect();
         const c = classifyConnectError(err, o.url);
         reject(new TransportError(c.kind, c.message));
         return;
       }
+      this.connectTimer = setTimeout(onConnectTimeout, o.handshakeTimeoutMs, this);
       ws[kTransport] = this;
       this.ws = ws;
       if (this.debug) {
@@ -151,20 +192,54 @@ class WsTransport implements Transport {
       ws.on('error', onError);
       ws.once('open', () => {
         this.opened = true;
-        this.connectSettled = true;
-        this.connectReject = undefined;
+        this.settleConnect();
         resolve();
       });
     });
   }
 
+  /** The connect has an outcome: no other may reject it, and its timer stops. */
+  private settleConnect(): ((err: TransportError) => void) | undefined {
+    this.connectSettled = true;
+    if (this.connectTimer !== undefined) {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
+    }
+    const reject = this.connectReject;
+    this.connectReject = undefined;
+    return reject;
+  }
+
+  /**
+   * connect.timeout ran out before the connection opened (no TCP connection, no answer to the
+   * upgrade, or an answer still incomplete): the attempt is aborted, its socket destroyed (its
+   * bytes still count), and the connect fails with connect_timeout.
+   */
+  connectTimedOut(): void {
+    this.connectTimer = undefined;
+    if (this.connectSettled) return;
+    const o = this.options;
+    const s = this.socket;
+    let why: string;
+    if (!this.wired) why = 'no TCP connection';
+    else if (s === undefined || s.bytesRead === 0) why = 'no answer to the upgrade request';
+    else why = `the answer was still incomplete (${s.bytesRead} bytes received)`;
+    const reject = this.settleConnect();
+    reject?.(new TransportError('connect_timeout', `handshake with ${o.url} timed out after ${o.handshakeTimeoutMs}ms: ${why}`));
+    // The error and close this abort raises find the connect settled and add nothing.
+    try {
+      this.ws?.terminate();
+    } catch {
+      // ws had already let go of the request; the socket is destroyed below either way.
+    }
+    s?.destroy();
+  }
+
   /** Called from the error listener: during connect it rejects, afterwards it marks the close. */
   failed(err: Error): void {
     if (!this.connectSettled) {
-      this.connectSettled = true;
+      const reject = this.settleConnect();
       const c = classifyConnectError(err, this.options.url);
-      const reject = this.connectReject;
-      this.connectReject = undefined;
       reject?.(new TransportError(c.kind, c.message));
       return;
     }
@@ -184,9 +259,7 @@ class WsTransport implements Transport {
       clearTimeout(waiter.timer);
     }
     if (!this.connectSettled) {
-      this.connectSettled = true;
-      const reject = this.connectReject;
-      this.connectReject = undefined;
+      const reject = this.settleConnect();
       reject?.(new TransportError('handshake_rejected', `connection closed during the handshake with ${this.options.url}`));
     } else if (!this.opened) {
       // The connect already failed and was counted from its error: this close adds nothing.
