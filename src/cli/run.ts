@@ -140,6 +140,9 @@ export async function runCommand(opts: RunCommandOptions, io: CliIO): Promise<nu
       env: io.env,
       overrides: { ...opts.overrides, connections: undefined, durationMs: undefined, rate: undefined, transport: transports[0] },
     });
+    // Every transport of a comparison must suit the steps before the first one runs.
+    for (const t of transports.slice(1))
+      prepareScenario({ file: scenarioFileArg, sets: opts.sets, env: io.env, overrides: { ...opts.overrides, transport: t } });
     stagesWarning = stagesOverrideWarning(asWritten.load, loadFlags);
     scenario = applyOverrides(asWritten, { ...loadFlags });
   } catch (err) {

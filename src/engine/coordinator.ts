@@ -118,7 +118,7 @@ export function prepareScenario(opts: Pick<RunOptions, 'file' | 'source' | 'sets
   const userSets = opts.sets ?? [];
   const overrides = opts.overrides ?? {};
   const sets = [...userSets, ...overrideSets(overrides)];
-  const loaded = loadScenario({ file: opts.file, source: opts.source, sets, env: opts.env ?? process.env });
+  const loaded = loadScenario({ file: opts.file, source: opts.source, sets, env: opts.env ?? process.env, transportDecided: true });
   if (!loaded.ok) {
     const problems = relabelFlagProblems(loaded.problems, userSets.length, overrides);
     const first = problems[0];

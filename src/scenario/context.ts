@@ -45,6 +45,18 @@ export class BuildContext {
   loopDepth = 0;
   /** The scenario's transport is Socket.IO (emit and expect.event apply). */
   socketIo = false;
+  /**
+   * The transport is the one that will run (`volley run`, flags applied): a step or target
+   * that needs another transport is a problem. `volley validate` cannot know the run's
+   * --transport, so there it is a warning.
+   */
+  transportDecided = false;
+
+  /** A step or target that needs another transport than the scenario's. */
+  transportMismatch(node: unknown, message: string): void {
+    if (this.transportDecided) this.r.problem(node, message);
+    else this.r.warn(node, message);
+  }
 
   constructor(
     readonly r: Reader,
@@ -73,6 +85,30 @@ export class BuildContext {
     const text = this.r.text(node, path);
     if (text === undefined) return undefined;
     return this.templateFromText(text, node, path, scope, escape);
+  }
+
+  /**
+   * A value resolved once, when the scenario loads (target, longPoll.url): only ${env.NAME}
+   * references may appear in it; they are checked (set?) and rendered here. The caller
+   * validates the rendered text and reports problems at `node`. Undefined after a problem.
+   */
+  renderEnvOnly(raw: string, node: unknown, path: string): string | undefined {
+    const parsed = parseTemplate(raw);
+    if (!parsed.ok) {
+      this.r.problemInside(node, parsed.index, `${label(path)}${parsed.message}`);
+      return undefined;
+    }
+    let ok = true;
+    parsed.refs.forEach((ref, i) => {
+      if (!ref.startsWith('env.')) {
+        this.r.problemInside(node, parsed.refIndexes[i]!, `${label(path)}only \${env.NAME} references may be used in ${path}, got "\${${ref}}"`);
+        ok = false;
+      }
+    });
+    if (!ok) return undefined;
+    const tpl = this.templateFromText(raw, node, path, 'connect', 'none');
+    if (!tpl) return undefined;
+    return tpl.render({ vars: new Map(), vu: 0, iter: 0, nextSeq: () => 0, data: undefined, env: this.env });
   }
 
   templateFromText(text: string, node: unknown, path: string, scope: RefScope, escape: TemplateEscape): Template | undefined {

@@ -12,7 +12,6 @@ import { applySets } from './sets.js';
 import { parseSource, readSource } from './source.js';
 import { buildSteps } from './steps.js';
 import { buildThresholds } from './thresholds.js';
-import { parseTemplate } from './template.js';
 import { BUILTIN_TARGETS, TRANSPORT_NAMES, type Scenario, type TransportName } from './types.js';
 
 export interface LoadScenarioOptions {
@@ -24,6 +23,11 @@ export interface LoadScenarioOptions {
   sets?: string[];
   /** For ${env.X} checks and env references in target; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * The scenario's transport (after --set/--transport) is the one that will run, so a step that
+   * needs another one (emit, expect.event on ws) is a problem instead of a warning.
+   */
+  transportDecided?: boolean;
 }
 
 export type LoadScenarioResult =
@@ -58,6 +62,7 @@ function load(opts: LoadScenarioOptions): LoadScenarioResult {
   const r = new Reader(file, text, parsed.lineCounter, parsed.doc, origins);
   const baseDir = file === '<inline>' ? process.cwd() : dirname(resolve(file));
   const c = new BuildContext(r, opts.env ?? process.env, baseDir);
+  c.transportDecided = opts.transportDecided === true;
   const scenario = build(c, text, file);
   const problems = sortProblems([...parsed.problems, ...setProblems, ...r.problems], file);
   if (problems.length > 0 || !scenario) {
@@ -196,28 +201,17 @@ function buildTarget(c: BuildContext, node: unknown, root: unknown, transport: T
   }
   const raw = r.string(node, 'target', { nonEmpty: true });
   if (raw === undefined) return undefined;
-  const parsed = parseTemplate(raw);
-  if (!parsed.ok) return void r.problemInside(node, parsed.index, `target: ${parsed.message}`);
-  // Only env references make sense in a target: it is resolved once, before any session.
-  let ok = true;
-  parsed.refs.forEach((ref, i) => {
-    if (!ref.startsWith('env.')) {
-      r.problemInside(node, parsed.refIndexes[i]!, `target: only \${env.NAME} references may be used in target, got "\${${ref}}"`);
-      ok = false;
-    }
-  });
-  if (!ok) return undefined;
-  const tpl = c.templateFromText(raw, node, 'target', 'connect', 'none');
-  if (!tpl) return undefined;
-  const value = tpl.render({ vars: new Map(), vu: 0, iter: 0, nextSeq: () => 0, data: undefined, env: c.env });
+  // ${env.X} references resolve here, once (the same path as longPoll.url); then the value is checked.
+  const value = c.renderEnvOnly(raw, node, 'target');
+  if (value === undefined) return undefined;
   if (value.startsWith('builtin:')) {
     const b = value.slice(8);
     if (!(BUILTIN_TARGETS as readonly string[]).includes(b)) {
       return r.problem(node, `target: unknown builtin "${b}"; expected builtin:${BUILTIN_TARGETS.join('|')}`);
     }
     const sio = transport.startsWith('socket.io');
-    if (b === 'socketio-chat' && !sio) r.warn(node, 'target: builtin:socketio-chat speaks Socket.IO; set transport: socket.io');
-    if (b !== 'socketio-chat' && sio) r.warn(node, `target: builtin:${b} does not speak Socket.IO; use builtin:socketio-chat`);
+    if (b === 'socketio-chat' && !sio) c.transportMismatch(node, 'target: builtin:socketio-chat speaks Socket.IO; set transport: socket.io');
+    if (b !== 'socketio-chat' && sio) c.transportMismatch(node, `target: builtin:${b} does not speak Socket.IO; use builtin:socketio-chat`);
     return value;
   }
   let url: URL;

@@ -199,8 +199,12 @@ function buildTls(c: BuildContext, node: unknown, path: string): TlsOptions | un
   return ok ? out : undefined;
 }
 
+/** An http(s) URL resolved once at load, as target is: ${env.X} references render first, then
+ *  the rendered text is validated (problems point at the node). */
 function httpUrl(c: BuildContext, node: unknown, path: string): string | undefined {
-  const s = c.r.string(node, path, { nonEmpty: true });
+  const raw = c.r.string(node, path, { nonEmpty: true });
+  if (raw === undefined) return undefined;
+  const s = c.renderEnvOnly(raw, node, path);
   if (s === undefined) return undefined;
   let u: URL;
   try {

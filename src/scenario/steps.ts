@@ -129,7 +129,7 @@ function refuseLatencyFrom(c: BuildContext, expectNode: unknown, path: string, a
 
 function warnEventOutsideSocketIo(c: BuildContext, view: MapView, expect: ExpectSpec, path: string): void {
   if (expect.event !== undefined && !c.socketIo) {
-    c.r.warn(view.entries.get('expect')!.value, `${join(path, 'expect.event')}: event only applies with transport socket.io`);
+    c.transportMismatch(view.entries.get('expect')!.value, `${join(path, 'expect.event')}: event only applies with transport socket.io (or --transport socket.io)`);
   }
 }
 
@@ -155,7 +155,7 @@ function buildEmit(c: BuildContext, view: MapView, path: string, base: Base): St
   const p = join(path, 'emit');
   const ev = c.r.map(view.entries.get('emit')!.value, p, 'emit');
   if (!ev) return undefined;
-  if (!c.socketIo) c.r.warn(view.entries.get('emit')!.keyNode, `${p}: emit needs transport socket.io (or --transport socket.io)`);
+  if (!c.socketIo) c.transportMismatch(view.entries.get('emit')!.keyNode, `${p}: emit needs transport socket.io (or --transport socket.io)`);
   let ok = true;
   const eventEntry = ev.entries.get('event');
   const event = eventEntry ? c.r.string(eventEntry.value, join(p, 'event'), { nonEmpty: true }) : c.r.problem(ev.node, `${p}: emit needs an event name`);

@@ -44,6 +44,19 @@ describe('the same scenario over ws and long-poll', () => {
     expect(existsSync(path.join(plain, 'ws', 'report.html'))).toBe(false);
   });
 
+  it('a Socket.IO scenario run over ws (one of the compared transports) exits 2 before anything runs, naming the steps', async () => {
+    const dir = tempDir();
+    const r = await runCli(['run', 'scenarios/socketio-chat.yaml', '--transport', 'socket.io', '--transport', 'ws', '--out', path.join(dir, 'out'), '--quiet']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/socketio-chat\.yaml:\d+:\d+: steps\.0\.emit: emit needs transport socket\.io/);
+    // Not even the first transport ran.
+    expect(existsSync(path.join(dir, 'out', 'socket.io', 'report.json'))).toBe(false);
+    // validate still accepts it (it does not know the run's --transport) and says warning.
+    const v = await runCli(['validate', 'scenarios/socketio-chat.yaml', '--set', 'transport=ws']);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stderr).toMatch(/:\d+:\d+: warning: steps\.0\.emit: emit needs transport socket\.io/);
+  });
+
   it('chat fan-out reaches every member over long-poll as over ws', async () => {
     for (const transport of ['ws', 'long-poll'] as const) {
       const source = `

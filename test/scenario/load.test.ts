@@ -156,6 +156,22 @@ thresholds:
     ]);
   });
 
+  it('for a run (transport decided), a step that needs Socket.IO on another transport is a problem, not a warning', () => {
+    const source = `target: builtin:socketio-chat\nsteps:\n  - emit: {event: x}\n  - expect: {event: y}\n`;
+    const asValidated = loadScenario({ file: 's.yaml', source, env: {} });
+    expect(asValidated.ok).toBe(true);
+    const asRun = loadScenario({ file: 's.yaml', source, env: {}, transportDecided: true });
+    expect(asRun.ok).toBe(false);
+    if (asRun.ok) return;
+    expect(asRun.problems.map(formatProblem)).toEqual([
+      's.yaml:1:9: target: builtin:socketio-chat speaks Socket.IO; set transport: socket.io',
+      's.yaml:3:5: steps.0.emit: emit needs transport socket.io (or --transport socket.io)',
+      's.yaml:4:13: steps.1.expect.event: event only applies with transport socket.io (or --transport socket.io)',
+    ]);
+    // With the transport that suits the steps, the run's load is clean.
+    expect(loadScenario({ file: 's.yaml', source: `transport: socket.io\n${source}`, env: {}, transportDecided: true }).ok).toBe(true);
+  });
+
   it('accepts anchors and aliases', () => {
     const { scenario } = ok(`${T}steps:\n  - &hello {send: hi, expect: {text: hi}}\n  - *hello\n`);
     expect(scenario.steps.map((s) => s.kind)).toEqual(['send', 'send']);
