@@ -98,7 +98,8 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
           .option('debug', { type: 'boolean', default: false, describe: "print the first session's handshake and frames" })
           .option('fail-fast', { type: 'boolean', default: false, describe: 'stop the run when a worker dies (default: the others carry on)' })
           .option('processes', { type: 'string', describe: 'run the load as N child processes (segments) and merge their reports' })
-          .option('progress-json', { type: 'boolean', default: false, hidden: true, describe: 'progress as JSON lines on stderr' }),
+          .option('progress-json', { type: 'boolean', default: false, hidden: true, describe: 'progress as JSON lines on stderr' })
+          .option('start-gate', { type: 'boolean', default: false, hidden: true, describe: 'wait for {"go": epochMs} on stdin before starting (--processes)' }),
       (argv) => {
         let segment: ReturnType<typeof parseSegment>;
         if (argv.segment !== undefined) {
@@ -138,6 +139,7 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
                 processes: positiveInt('--processes', argv.processes),
                 childArgs,
                 progressJson: Boolean(argv['progress-json']),
+                startGate: Boolean(argv['start-gate']),
               },
               io,
             ),

@@ -4,6 +4,7 @@
 // forwards Ctrl-C, and merges what they wrote into one report with one exit code.
 
 import { takeEarlySignals } from './signals.js';
+import { READY_LINE, goLine } from './start-gate.js';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -48,6 +49,9 @@ interface ChildProgress {
 
 const binPath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/volley.js');
 
+/** The go line names an instant this far ahead, so every child has read it before then. */
+const GO_DELAY_MS = 250;
+
 export async function runProcesses(opts: ProcessesOptions, io: CliIO): Promise<number> {
   const n = opts.processes;
   const live = !opts.quiet && Boolean(io.stderr.isTTY);
@@ -63,14 +67,37 @@ export async function runProcesses(opts: ProcessesOptions, io: CliIO): Promise<n
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The start barrier: once every child has loaded (or is gone), all get one start time.
+  const readyChildren = new Set<number>();
+  const goneChildren = new Set<number>();
+  let released = false;
+  const release = (): void => {
+    if (released || readyChildren.size + goneChildren.size < n) return;
+    released = true;
+    const line = goLine(Date.now() + GO_DELAY_MS);
+    for (const i of readyChildren) if (!goneChildren.has(i)) children[i]!.stdin!.end(line);
+  };
+  const gate = {
+    ready: (i: number): void => {
+      readyChildren.add(i);
+      release();
+    },
+    gone: (i: number): void => {
+      goneChildren.add(i);
+      readyChildren.delete(i);
+      release();
+    },
+  };
   try {
     const done: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {
       const dir = path.join(opts.runDir, `shard-${i + 1}-of-${n}`);
       shardDirs.push(dir);
-      const args = [binPath, 'run', ...opts.childArgs, '--segment', `${i + 1}/${n}`, '--out', dir, '--quiet', '--progress-json'];
+      const args = [binPath, 'run', ...opts.childArgs, '--segment', `${i + 1}/${n}`, '--out', dir, '--quiet', '--progress-json', '--start-gate'];
       if (!opts.html) args.push('--no-html');
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: io.env });
+      const child = spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'pipe'], env: io.env });
+      // A child that has gone never reads its go line.
+      child.stdin!.on('error', () => {});
       children.push(child);
       let buffered = '';
       const stderr = child.stderr!;
@@ -81,7 +108,9 @@ export async function runProcesses(opts: ProcessesOptions, io: CliIO): Promise<n
         while ((nl = buffered.indexOf('\n')) >= 0) {
           const line = buffered.slice(0, nl);
           buffered = buffered.slice(nl + 1);
-          if (line.startsWith('{"progress":')) {
+          if (line === READY_LINE) {
+            gate.ready(i);
+          } else if (line.startsWith('{"progress":')) {
             const p = (JSON.parse(line) as { progress: ChildProgress }).progress;
             const list = bySecond.get(p.second) ?? [];
             list.push(p);
@@ -94,6 +123,7 @@ export async function runProcesses(opts: ProcessesOptions, io: CliIO): Promise<n
         new Promise<void>((resolve) => {
           child.on('exit', (code, signal) => {
             exitCodes[i] = code ?? (signal ? 130 : 1);
+            gate.gone(i);
             resolve();
           });
         }),

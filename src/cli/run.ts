@@ -24,6 +24,7 @@ import type { CliIO } from './io.js';
 import { CliExit, colorEnabled, makeDirs } from './io.js';
 import { checkConnectionBudget, readOpenFileLimit } from './limits.js';
 import { takeEarlySignals } from './signals.js';
+import { stdinStartGate } from './start-gate.js';
 import { jsonSummary } from './summary.js';
 import type { JsonSummary } from './summary.js';
 
@@ -49,6 +50,8 @@ export interface RunCommandOptions {
   childArgs?: string[];
   /** Machine-readable progress: one {"progress": …} JSON line per second on stderr. */
   progressJson?: boolean;
+  /** A child of --processes: wait for the parent's go (stdin) before starting the load. */
+  startGate?: boolean;
 }
 
 export function timestampForPath(d: Date): string {
@@ -224,6 +227,7 @@ export async function runCommand(opts: RunCommandOptions, io: CliIO): Promise<nu
         segment: opts.segment,
         debug: opts.debug,
         failFast: opts.failFast,
+        startGate: opts.startGate ? stdinStartGate(progressOut, process.stdin) : undefined,
         onDebug: (line) => progressOut.write(`${line}\n`),
         onWarning: (line) => progressOut.write(`${live ? '\r\x1b[K' : ''}${line}\n`),
         onProgress: opts.progressJson

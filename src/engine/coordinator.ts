@@ -48,6 +48,11 @@ export interface RunOptions {
   onWarning?: (line: string) => void;
   /** Stop the whole run when a worker dies (--fail-fast); by default the others carry on. */
   failFast?: boolean;
+  /**
+   * Called once every worker has loaded; the run starts when it resolves, at the epoch time it
+   * gives (if later than now). --processes uses it so that all its children start together.
+   */
+  startGate?: () => Promise<number | undefined>;
 }
 
 /** A worker thread that threw or exited before finishing its share of the load. */
@@ -353,10 +358,14 @@ async function execute(
       // A worker that died while loading must not hold the others back.
       if (started || !states.every((s) => s.ready || s.done)) return;
       started = true;
-      startedAtEpochMs = Date.now() + 50;
-      aggregator = new MetricsAggregator({ startedAtEpochMs });
-      sendAll({ type: 'start', startAtEpochMs: startedAtEpochMs });
-      if (stopSent) sendAll({ type: stopSent });
+      const go = (atEpochMs: number | undefined): void => {
+        startedAtEpochMs = Math.max(Date.now() + 50, atEpochMs ?? 0);
+        aggregator = new MetricsAggregator({ startedAtEpochMs });
+        sendAll({ type: 'start', startAtEpochMs: startedAtEpochMs });
+        if (stopSent) sendAll({ type: stopSent });
+      };
+      if (opts.startGate) opts.startGate().then(go, () => go(undefined));
+      else go(undefined);
     };
 
     const onSecondComplete = (second: number): void => {

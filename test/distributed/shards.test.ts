@@ -202,6 +202,10 @@ describe('volley run --processes', () => {
     const perProcess = [1, 2].map((i) => new Set(vus.filter((v) => v !== undefined && (v - 1) % 2 === i - 1)));
     expect(perProcess[0]!.size + perProcess[1]!.size).toBe(4);
     expect(trend(merged, 'latency{name:say}').count).toBe(trend(shards[0]!, 'latency{name:say}').count + trend(shards[1]!, 'latency{name:say}').count);
+    // The children wait for each other before they start (a start barrier): one start instant,
+    // not two start-ups hundreds of ms apart whose first seconds under-state the load.
+    const starts = shards.map((s) => Date.parse(s.startedAt));
+    expect(Math.abs(starts[0]! - starts[1]!)).toBeLessThanOrEqual(20);
   }, 60_000);
 
   it('SIGINT to the parent: children stop, the parent merges what they wrote and exits 130', async () => {
