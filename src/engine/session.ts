@@ -358,6 +358,11 @@ export class Session implements TransportSink, DeadlineHolder {
     this.inbox.push(frame);
   }
 
+  /** The transport wrote a frame it had queued (countsSentFrames): it is sent now. */
+  onFrameWritten(): void {
+    this.metrics.frameSent();
+  }
+
   onClose(info: CloseInfo): void {
     this.closed = true;
     if (info.errorKind !== undefined && !this.aborted) {
@@ -559,7 +564,7 @@ export class Session implements TransportSink, DeadlineHolder {
       if (!t.isOpen) throw new ConnectionEnding();
       sentAt = performance.now();
       t.send(text, false);
-      this.metrics.frameSent();
+      if (t.countsSentFrames !== true) this.metrics.frameSent();
     } else {
       prepared = prepareMatcher(expect.matcher, this.ctx);
       sentAt = performance.now();
@@ -737,7 +742,7 @@ export class Session implements TransportSink, DeadlineHolder {
     if (!t.isOpen) throw new ConnectionEnding();
     if (payload.kind === 'binary') t.send(payload.bytes, true);
     else t.send(payload.template.render(this.ctx), false);
-    this.metrics.frameSent();
+    if (t.countsSentFrames !== true) this.metrics.frameSent();
   }
 
   private ensureOpen(): void {

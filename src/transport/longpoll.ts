@@ -30,6 +30,9 @@ const CLOSE_NORMAL = 1000;
 /** How long connect waits for the first poll's answer before probing with a ping (servers
  *  that answer the session-creating poll at once never see the probe). */
 const PROBE_AFTER_MS = 100;
+/** At a close, once POST /close is answered, how long (at least; else the close's own round
+ *  trip) the last poll may take to show an answer the server wrote before the close's. */
+const CLOSE_SETTLE_MIN_MS = 10;
 
 export function createLongPollTransport(options: TransportOptions, sink: TransportSink): Transport {
   return new LongPollTransport(options, sink);
@@ -56,6 +59,18 @@ export function resolveLongPollUrl(options: Pick<TransportOptions, 'url' | 'long
   url.hash = '';
   return url;
 }
+
+/** Socket errors that mean an open session's server went away, with how to say it. */
+const LOST_CONNECTION = new Map<string, string>([
+  ['ECONNRESET', 'connection reset by'],
+  ['EPIPE', 'connection reset by'],
+  ['ECONNABORTED', 'connection reset by'],
+  ['ERR_STREAM_PREMATURE_CLOSE', 'connection reset by'],
+  ['ECONNREFUSED', 'connection refused by'],
+  ['ETIMEDOUT', 'connection timed out to'],
+  ['EHOSTUNREACH', 'host unreachable:'],
+  ['ENETUNREACH', 'network unreachable:'],
+]);
 
 const TWIN_PROTOCOL: Record<string, string> = { 'ws:': 'http:', 'wss:': 'https:', 'http:': 'http:', 'https:': 'https:' };
 
@@ -96,6 +111,8 @@ interface QueuedSend {
   body: string | Buffer;
   bytes: number;
   binary: boolean;
+  /** Reported to the sink as written (a retry after a stale keep-alive socket is not a second frame). */
+  counted: boolean;
 }
 
 interface PendingPing {
@@ -152,6 +169,11 @@ class LongPollTransport implements Transport {
   private closeRequested = false;
   private closeReason = '';
   private closeReq: http.ClientRequest | undefined;
+  // The close is over once POST /close is answered and the poll held at close() has settled.
+  private closeAnswered = false;
+  private closeSentAtMs = 0;
+  private closeSettleMs = 0;
+  private settleTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private closeResolve: (() => void) | undefined;
   private closePromise: Promise<void> | undefined;
@@ -206,6 +228,9 @@ class LongPollTransport implements Transport {
   get bytesReceived(): number {
     return this.counter.bytesReceived;
   }
+
+  /** Frames are counted as their POST is written (onSendWritten), not as they join the queue. */
+  readonly countsSentFrames = true;
 
   get bufferedAmount(): number {
     return this.queuedBytes;
@@ -332,6 +357,20 @@ class LongPollTransport implements Transport {
         return;
       }
     }
+    if (this.state === State.Closing) {
+      // The poll held when the session began closing: its answer was on its way (or the
+      // server answers it as it ends the session). Frames in it were sent: read and count them.
+      if (status === 200) {
+        this.pollChunks = [];
+        this.pollBodyBytes = 0;
+        res.on('data', this.onPollData);
+        res.once('end', this.onPollBodyEnd);
+      } else {
+        res.once('end', this.onPollEmptyEnd);
+        res.resume();
+      }
+      return;
+    }
     if (this.state !== State.Open) {
       res.resume();
       return;
@@ -367,12 +406,14 @@ class LongPollTransport implements Transport {
   private readonly onPollEmptyEnd = (): void => {
     this.pollReq = undefined;
     if (this.state === State.Open) this.startPoll();
+    else if (this.state === State.Closing) this.maybeFinishClose();
   };
 
   private readonly onPollBodyEnd = (): void => {
     const arrivedAtMs = performance.now();
     this.pollReq = undefined;
-    if (this.state !== State.Open) return;
+    if (this.state !== State.Open && this.state !== State.Closing) return;
+    const closing = this.state === State.Closing;
     const chunks = this.pollChunks;
     this.pollChunks = [];
     // One chunk (the common case for small bodies) is decoded in place; only a body split
@@ -380,7 +421,8 @@ class LongPollTransport implements Transport {
     const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.pollBodyBytes);
     const frames = parsePollBody(body, arrivedAtMs);
     if (typeof frames === 'string') {
-      this.failOpen('protocol_error', frames);
+      if (closing) this.maybeFinishClose();
+      else this.failOpen('protocol_error', frames);
       return;
     }
     if (this.debug) {
@@ -388,13 +430,16 @@ class LongPollTransport implements Transport {
       // Each frame, as the browser's Messages tab shows it (the ws transport's format).
       for (const f of frames) this.debug(`← ${f.text !== undefined ? f.text : `binary ${f.bytes?.length ?? 0} bytes`}`);
     }
-    // Poll again before delivering, so the server can hold the next poll while we match.
-    this.startPoll();
+    // Poll again before delivering, so the server can hold the next poll while we match
+    // (not while closing: this was the last poll).
+    if (!closing) this.startPoll();
     for (let i = 0; i < frames.length; i++) {
-      // A handler may close or destroy the session; frames after that are dropped.
-      if (this.state !== State.Open) return;
+      // A handler may destroy the session; frames after that are dropped. A handler that closes
+      // it politely still gets the rest of this answer: the server sent them.
+      if (this.state !== State.Open && this.state !== State.Closing) return;
       this.sink.onFrame(frames[i]!);
     }
+    if (closing) this.maybeFinishClose();
   };
 
   private readonly onPollError = (err: Error): void => {
@@ -406,7 +451,11 @@ class LongPollTransport implements Transport {
         this.startPoll();
         return;
       }
-      this.failOpen(classifyHttpError(err), `long-poll poll failed: ${describe(err)}`);
+      this.failOpenWith('poll', err);
+    } else if (this.state === State.Closing) {
+      // The last poll failed (a server that drops it as the session ends): nothing more to read.
+      this.pollReq = undefined;
+      this.maybeFinishClose();
     }
   };
 
@@ -424,7 +473,7 @@ class LongPollTransport implements Transport {
       bytes = body.length;
     }
     if (this.debug) this.debug(`→ ${binary ? `binary ${bytes} bytes` : String(payload)}`);
-    this.sendQueue.push({ body, bytes, binary });
+    this.sendQueue.push({ body, bytes, binary, counted: false });
     this.queuedBytes += bytes;
     if (this.sendReq === undefined) this.pumpSends();
   }
@@ -460,6 +509,11 @@ class LongPollTransport implements Transport {
   private readonly onSendWritten = (): void => {
     this.queuedBytes -= this.sendInFlightBytes;
     this.sendInFlightBytes = 0;
+    const item = this.sendItem;
+    if (item !== undefined && !item.counted) {
+      item.counted = true;
+      this.sink.onFrameWritten?.();
+    }
   };
 
   private readonly onSendResponse = (res: http.IncomingMessage): void => {
@@ -501,7 +555,7 @@ class LongPollTransport implements Transport {
         this.pumpSends();
         return;
       }
-      this.failOpen('send_failed', `long-poll send failed: ${describe(err)}`);
+      this.failOpenWith('send', err);
     } else if (this.state === State.Closing) {
       this.sendFailedWhileClosing();
     }
@@ -571,10 +625,9 @@ class LongPollTransport implements Transport {
     this.state = State.Closing;
     this.closeReason = reason;
     this.closeRequested = true;
-    // The held poll would only come back after the server's poll timeout: abort it.
-    const poll = this.pollReq;
-    this.pollReq = undefined;
-    poll?.destroy();
+    // The poll in flight is kept: an answer already on its way (a burst, a flood) carries frames
+    // the server sent, and a server answers a held poll as POST /close ends the session. Both
+    // are read and counted before the close completes (bounded by the close timer below).
     this.closePromise = new Promise<void>((resolve) => {
       this.closeResolve = resolve;
     });
@@ -584,6 +637,7 @@ class LongPollTransport implements Transport {
   }
 
   private sendClose(): void {
+    this.closeSentAtMs = performance.now();
     const req = this.request(this.closeOptions);
     this.closeReq = req;
     req.once('socket', markUsed);
@@ -595,17 +649,53 @@ class LongPollTransport implements Transport {
 
   private readonly onCloseResponse = (res: http.IncomingMessage): void => {
     res.on('error', this.onCloseError);
-    this.debug?.(`< ${res.statusCode ?? 0} close`);
+    const status = res.statusCode ?? 0;
+    this.debug?.(`< ${status} close`);
+    if (status < 200 || status > 299) {
+      // The server did not end the session (no /close endpoint, or it had ended it already),
+      // so nothing will answer a held poll before its poll timeout: stop waiting for it.
+      const poll = this.pollReq;
+      this.pollReq = undefined;
+      poll?.destroy();
+    }
     // Read the answer to its end so the bytes counted match what the server wrote.
     res.once('end', this.onCloseDone);
     res.resume();
   };
 
   private readonly onCloseDone = (): void => {
-    this.finishClose();
+    this.closeAnswered = true;
+    this.closeSettleMs = Math.max(CLOSE_SETTLE_MIN_MS, performance.now() - this.closeSentAtMs);
+    this.maybeFinishClose();
   };
 
   private readonly onCloseError = (): void => {
+    this.onCloseDone();
+  };
+
+  /**
+   * The close completes once POST /close is answered and the last poll has settled: read to
+   * its end when its answer has begun; otherwise given as long as the close's round trip (at
+   * least CLOSE_SETTLE_MIN_MS) for an answer the server wrote before the close's to show, then
+   * aborted (a server that keeps holding it after the close).
+   */
+  private maybeFinishClose(): void {
+    if (this.state !== State.Closing || !this.closeAnswered) return;
+    if (this.pollReq === undefined) this.finishClose();
+    else if (!this.pollAnswered && this.settleTimer === undefined) this.settleTimer = setTimeout(this.onCloseSettled, this.closeSettleMs);
+  }
+
+  private readonly onCloseSettled = (): void => {
+    // One more pass of the event loop's I/O first: a loop that was busy when the timer came due
+    // may have the poll's answer waiting unread.
+    setImmediate(this.onCloseSettleCheck);
+  };
+
+  private readonly onCloseSettleCheck = (): void => {
+    if (this.state !== State.Closing || this.pollAnswered) return;
+    const poll = this.pollReq;
+    this.pollReq = undefined;
+    poll?.destroy();
     this.finishClose();
   };
 
@@ -643,6 +733,24 @@ class LongPollTransport implements Transport {
 
   // ---- shared ends ------------------------------------------------------------------------
 
+  /**
+   * A poll or send of an open session failed on the socket. A lost connection (reset, refused
+   * when reconnecting, aborted, timed out) means the server went away: `reset`, as the ws
+   * transport counts a dropped connection; `connect_refused` is only for the first request.
+   * Any other failure keeps its own kind (poll) or is a `send_failed` (send).
+   */
+  private failOpenWith(what: 'poll' | 'send', err: Error): void {
+    const code = (err as { code?: unknown }).code;
+    const lost = typeof code === 'string' ? LOST_CONNECTION.get(code) : undefined;
+    if (lost !== undefined) {
+      this.failOpen('reset', `long-poll connection lost (${what}: ${lost} ${this.lpUrl})`);
+    } else if (what === 'send') {
+      this.failOpen('send_failed', `long-poll send failed: ${describe(err)}`);
+    } else {
+      this.failOpen(classifyHttpError(err), `long-poll poll failed: ${describe(err)}`);
+    }
+  }
+
   private failOpen(kind: ErrorKind, message: string): void {
     if (this.state !== State.Open) return;
     this.state = State.Closed;
@@ -665,7 +773,8 @@ class LongPollTransport implements Transport {
     clearTimeout(this.connectTimer);
     clearTimeout(this.closeTimer);
     clearTimeout(this.probeTimer);
-    this.connectTimer = this.closeTimer = this.probeTimer = undefined;
+    clearTimeout(this.settleTimer);
+    this.connectTimer = this.closeTimer = this.probeTimer = this.settleTimer = undefined;
     for (const req of [this.pollReq, this.sendReq, this.probeReq, this.closeReq]) req?.destroy();
     this.pollReq = this.sendReq = this.probeReq = this.closeReq = undefined;
     for (const ping of this.pings) {

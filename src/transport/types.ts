@@ -38,6 +38,8 @@ export interface CloseInfo {
 export interface TransportSink {
   onFrame(frame: InboundFrame): void;
   onClose(info: CloseInfo): void;
+  /** A frame sent earlier was written to the network (transports with countsSentFrames). */
+  onFrameWritten?(): void;
 }
 
 export interface ResolvedTls {
@@ -99,6 +101,13 @@ export interface Transport {
   /** Bytes queued but not yet written (backpressure). */
   readonly bufferedAmount: number;
   readonly isOpen: boolean;
+  /**
+   * The transport queues sends of its own and reports each frame through
+   * sink.onFrameWritten when its request is written (long-poll: one POST at a time), so
+   * frames_sent never counts a frame still waiting in that queue. Otherwise send() hands the
+   * frame to the socket and the caller counts it then.
+   */
+  readonly countsSentFrames?: boolean;
 }
 
 export type TransportFactory = (options: TransportOptions, sink: TransportSink) => Transport;
