@@ -11,7 +11,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatProgressLine, formatSummary } from '../report/console.js';
-import { noConnectionOpened } from '../report/format.js';
+import { noConnectionOpened, noConnectionReason } from '../report/format.js';
 import { renderReportHtml } from '../report/html.js';
 import { renderJUnit } from '../report/junit.js';
 import { renderMarkdownSummary } from '../report/markdown.js';
@@ -162,7 +162,7 @@ export async function runProcesses(opts: ProcessesOptions, io: CliIO): Promise<n
     problems.push(`volley: ${n - files.length} of ${n} processes wrote no report (exit codes ${exitCodes.join(', ')})`);
     exit = 3;
   } else if (noConnectionOpened(merged)) {
-    problems.push(`volley: the run could not proceed: no connection to ${merged.target} could be opened (${merged.errors[0]?.first ?? 'unknown reason'})`);
+    problems.push(`volley: the run could not proceed: no connection to ${merged.target} could be opened (${noConnectionReason(merged, opts.scenario.connect.timeoutMs)})`);
     exit = 3;
   } else exit = merged.thresholds.some((t) => !t.ok) || merged.aborted ? 1 : 0;
 

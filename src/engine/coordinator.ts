@@ -16,7 +16,7 @@ import { formatSegment, nthOwned, ownedCount } from '../load/stripe.js';
 import { MetricsAggregator } from '../metrics/aggregate.js';
 import { GAUGE, HARNESS_CPU_PEGGED_PERCENT, HARNESS_LAG_LIMIT_MS } from '../metrics/names.js';
 import type { ErrorKind } from '../metrics/names.js';
-import { formatSeconds, limitedCause, noConnectionOpened } from '../report/format.js';
+import { limitedCause, noConnectionOpened, noConnectionReason } from '../report/format.js';
 import type { HarnessJson, LoadAppliedJson, MetricJson, ReportJson, TimeseriesPoint } from '../report/types.js';
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
@@ -140,19 +140,6 @@ function workerCount(scenario: Scenario, requested: number | undefined, segment:
   const peak =
     load.model === 'connections' ? ownedCount(seg, peakConnections(load)) : ownedCount(seg, Math.max(load.maxConnections, 1));
   return Math.max(1, Math.min(wanted, peak));
-}
-
-/**
- * Why no connection opened when no attempt failed: the sessions were cut while still connecting
- * (connect.timeout outlasting the run), so the line names that instead of repeating itself.
- */
-function noErrorReason(report: ReportJson, scenario: Scenario): string {
-  const m = report.metrics['sessions_interrupted'];
-  const cut = m?.type === 'counter' ? m.count : 0;
-  const timeout = formatSeconds(scenario.connect.timeoutMs / 1000);
-  if (cut > 0)
-    return `${cut === 1 ? 'the session was' : `all ${cut} sessions were`} still connecting when the run ended, before connect.timeout ${timeout} ran out`;
-  return 'no session reported why';
 }
 
 function loadApplied(scenario: Scenario, segment: Stripe | undefined): LoadAppliedJson {
@@ -477,7 +464,7 @@ async function execute(
         noConnection,
         workerFailures,
       };
-      if (noConnection) result.failureReason = report.errors[0]?.first ?? errorsSeen[0]?.message ?? noErrorReason(report, scenario);
+      if (noConnection) result.failureReason = report.errors.length === 0 && errorsSeen[0] ? errorsSeen[0].message : noConnectionReason(report, scenario.connect.timeoutMs);
       resolve(result);
     };
 

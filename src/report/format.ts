@@ -100,6 +100,22 @@ export function noConnectionOpened(report: Pick<ReportJson, 'metrics'>): boolean
   return started?.type === 'counter' && started.count > 0 && !(connect?.type === 'trend' && connect.count > 0);
 }
 
+/**
+ * Why no connection opened: the first error's message; when no attempt failed, the sessions were
+ * cut while still connecting (connect.timeout outlasting the run), which the line then names
+ * instead of repeating itself.
+ */
+export function noConnectionReason(report: Pick<ReportJson, 'metrics' | 'errors'>, connectTimeoutMs: number): string {
+  const first = report.errors[0]?.first;
+  if (first) return first;
+  const m = report.metrics['sessions_interrupted'];
+  const cut = m?.type === 'counter' ? m.count : 0;
+  const timeout = formatSeconds(connectTimeoutMs / 1000);
+  if (cut > 0)
+    return `${cut === 1 ? 'the session was' : `all ${cut} sessions were`} still connecting when the run ended, before connect.timeout ${timeout} ran out`;
+  return 'no session reported why';
+}
+
 /** A one-line description of the load actually applied ("100 connections for 30s"). */
 export function describeLoad(report: ReportJson): string {
   const load = report.load;
