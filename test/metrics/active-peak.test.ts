@@ -61,8 +61,8 @@ describe('active_connections against a real server under maxConnections', () => 
     server = undefined;
   });
 
-  it('2 workers, arrival-rate, maxConnections 3: the reported max is the server’s peak, never above 3', async () => {
-    // An echo server that counts its own open sockets: up on connection, down on close.
+  /** An echo server that counts its own open sockets: up on connection, down on close. */
+  async function startPeakCountingEcho(): Promise<{ url: string; readonly peak: number }> {
     let open = 0;
     let peak = 0;
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -74,7 +74,17 @@ describe('active_connections against a real server under maxConnections', () => 
       ws.on('close', () => open--);
       ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
     });
-    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`;
+    return {
+      url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`,
+      get peak() {
+        return peak;
+      },
+    };
+  }
+
+  it('2 workers, arrival-rate, maxConnections 3: the reported max is the server’s peak, never above 3', async () => {
+    const echo = await startPeakCountingEcho();
+    const url = echo.url;
     const source = `
 name: capped
 target: ${url}
@@ -88,26 +98,16 @@ steps:
     const { report } = await runScenario({ file: '<inline>', source, workers: 2 });
     const gauge = report.metrics['active_connections'] as GaugeJson;
     expect(counter(report, 'sessions_dropped')).toBeGreaterThan(0);
-    expect(peak).toBe(3);
+    expect(echo.peak).toBe(3);
     expect(gauge.max).toBeLessThanOrEqual(3);
-    expect(gauge.max).toBe(peak);
+    expect(gauge.max).toBe(echo.peak);
   });
 
   it('2 workers, 6 sessions of 300 ms opened together: the reported max is 6, the peak both workers reached together', async () => {
     // Each worker's snapshot reads 3 at most while the other's may have read 0 in the same
     // second, so only the process-wide count (shared between the workers) can tell 6.
-    let open = 0;
-    let peak = 0;
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise<void>((r) => wss.once('listening', () => r()));
-    server = { close: () => new Promise<void>((r) => wss.close(() => r())) };
-    wss.on('connection', (ws) => {
-      open++;
-      peak = Math.max(peak, open);
-      ws.on('close', () => open--);
-      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
-    });
-    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`;
+    const echo = await startPeakCountingEcho();
+    const url = echo.url;
     const source = `
 name: together
 target: ${url}
@@ -120,8 +120,8 @@ steps:
     const { report } = await runScenario({ file: '<inline>', source, workers: 2 });
     const gauge = report.metrics['active_connections'] as GaugeJson;
     expect(counter(report, 'sessions_completed')).toBe(6);
-    expect(peak).toBe(6);
-    expect(gauge.max).toBe(peak);
+    expect(echo.peak).toBe(6);
+    expect(gauge.max).toBe(echo.peak);
     expect(gauge.value).toBe(0);
   });
 });
