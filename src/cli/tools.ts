@@ -54,6 +54,12 @@ export function compareCommand(a: string, b: string, failOnRegression: string | 
   const ra = readReport(a);
   const rb = readReport(b);
   const c = compareReports(ra, rb, { failOnRegressionPct: limitPct });
+  // Comparing an edited scenario with its baseline is the point; two different scenarios are
+  // more likely a wrong file, whose "regression" would mean nothing.
+  if (ra.scenario.name !== rb.scenario.name)
+    io.stderr.write(
+      `volley: warning: ${a} and ${b} ran different scenarios ("${ra.scenario.name}" and "${rb.scenario.name}"): their metrics may not measure the same thing\n`,
+    );
   io.stdout.write(formatComparison(c, { color: colorEnabled(io.stdout, io.env) }) + '\n');
   if (htmlOut) {
     writeOut('--html', htmlOut, renderComparisonReportHtml(c));

@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { VolleyError } from '../errors.js';
+import { decodeHistogram } from '../metrics/hdr.js';
 import type { ReportJson } from './types.js';
 
 type Json = Record<string, unknown>;
@@ -37,6 +38,13 @@ function metricProblem(key: string, m: unknown): string | undefined {
       const bad = TREND_NUMBERS.find((k) => typeof m[k] !== 'number');
       if (bad) return `metric "${key}" has no numeric ${bad}`;
       if (typeof m['hdr'] !== 'string') return `metric "${key}" has no hdr histogram`;
+      // Charts, compare's curves and merge all read the histogram: a damaged one is refused here
+      // (one line, exit 2) rather than silently drawn without its curve.
+      try {
+        decodeHistogram(m['hdr']);
+      } catch (err) {
+        return `metric "${key}" has an hdr histogram that does not decode (${err instanceof Error ? err.message : String(err)})`;
+      }
       return undefined;
     }
     case 'counter':

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../helpers/cli.js';
+import { makeReport } from '../helpers/report-fixtures.js';
 import { reply, startCountingServer } from '../helpers/ws-servers.js';
 import type { CountingServer } from '../helpers/ws-servers.js';
 
@@ -60,4 +61,22 @@ describe('volley compare when b has no samples of a metric a measured', () => {
     expect(reversed.stdout).not.toContain('none in b');
     expect(reversed.stdout).not.toMatch(/✗ latency/);
   }, 60_000);
+});
+
+describe('volley compare of two different scenarios', () => {
+  it('warns in one line on stderr that they ran different scenarios; the same scenario gives no warning', async () => {
+    const dir = tempDir();
+    const base = makeReport();
+    writeFileSync(path.join(dir, 'a.json'), JSON.stringify(base));
+    writeFileSync(path.join(dir, 'same.json'), JSON.stringify(base));
+    writeFileSync(path.join(dir, 'other.json'), JSON.stringify({ ...base, scenario: { ...base.scenario, name: 'chat' } }));
+    const other = await runCli(['compare', 'a.json', 'other.json'], { cwd: dir });
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stderr.trim().split('\n')).toEqual([
+      `volley: warning: a.json and other.json ran different scenarios ("${base.scenario.name}" and "chat"): their metrics may not measure the same thing`,
+    ]);
+    const same = await runCli(['compare', 'a.json', 'same.json'], { cwd: dir });
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stderr).toBe('');
+  });
 });

@@ -66,6 +66,14 @@ describe('readReport', () => {
     expect(err.message).toMatch(/metric "latency" has no hdr histogram/);
   });
 
+  test('rejects a trend whose histogram does not decode (report, compare and merge would chart or add it)', () => {
+    const report = makeReport();
+    (report.metrics['latency'] as { hdr: string }).hdr = 'HISTFAAAAB54nJNpmSzMwMDAx';
+    const err = readError(write('badhdr.json', JSON.stringify(report)));
+    expect(err.message).toMatch(/metric "latency" has an hdr histogram that does not decode \(/);
+    expect(err.message).not.toContain('\n');
+  });
+
   test('rejects a directory', () => {
     const sub = path.join(dir, 'sub.json');
     mkdirSync(sub);
