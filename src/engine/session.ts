@@ -248,7 +248,9 @@ export class Session implements TransportSink, DeadlineHolder {
       watchDeadlines(this);
       if (this.aborted) throw new SessionEnded();
       for (const rule of scenario.autoReply) this.autoReplies.push({ prepared: prepareMatcher(rule.matcher, this.ctx), payload: rule.payload });
-      await this.runProgram(scenario.steps, this.start.startLatenessMs);
+      // A late start (open model) is in `connect`; without pacing a send's intended time is
+      // when it is sent, so the steps start with no lateness (paced loops add their own).
+      await this.runProgram(scenario.steps, 0);
     } catch (err) {
       this.handleError(err);
     } finally {
@@ -615,7 +617,7 @@ export class Session implements TransportSink, DeadlineHolder {
           if (spec.latencyFrom) {
             const sentAtEpochMs = readLatencyFrom(spec.latencyFrom.path, frame);
             if (sentAtEpochMs !== undefined) plan.latency.recordMs(performance.timeOrigin + frame.arrivedAtMs - sentAtEpochMs);
-            else this.metrics.error('capture_failed', `latencyFrom ${spec.latencyFrom.source} found no timestamp in ${preview(frame)}`);
+            else this.expectFailed('capture_failed', `latencyFrom ${spec.latencyFrom.source} found no timestamp in ${preview(frame)}`);
           }
         }
         break;

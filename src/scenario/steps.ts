@@ -273,7 +273,10 @@ function buildClose(c: BuildContext, view: MapView, path: string, base: Base): S
     else if (Buffer.byteLength(s) > 123) {
       c.r.problem(reason.value, `${join(p, 'reason')}: a close reason is at most 123 bytes`);
       ok = false;
-    } else step.reason = s;
+    } else {
+      step.reason = s;
+      if (s.includes('${')) c.r.warn(reason.value, `${join(p, 'reason')}: sent as written; a close reason is not a template`);
+    }
   }
   return ok ? step : undefined;
 }

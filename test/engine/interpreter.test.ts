@@ -587,6 +587,20 @@ steps:
     expect(trendOf('latency{name:fanout}').min).toBeLessThan(trendOf('wait{name:fanout}').min);
   });
 
+  it('a latencyFrom that finds no timestamp fails the session as a failed capture does', async () => {
+    server = await startRecordingServer({ onFrame: (_c, text, send) => send(text) });
+    const { m } = await run(`
+name: no-stamp
+target: ${server.url}
+load: {connections: 2}
+steps:
+  - send: {json: {type: t}}
+  - expect: {json: {type: t}, latencyFrom: $.missing, timeout: 5s}
+    name: push
+`);
+    expectCounts(m, { 'errors{kind:capture_failed}': 2, sessions_failed: 2, sessions_completed: 0 }, { 'wait{name:push}': 2 });
+  });
+
   it('captures (JSON path and regex) from a reply are sent back in the next iteration, per session', async () => {
     // Each reply carries a token unique to the connection and to the reply's position in it.
     server = await startRecordingServer({

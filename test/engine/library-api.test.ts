@@ -19,4 +19,14 @@ describe('the library entry point (package.json main)', () => {
     expect(report.metrics['frames_received']).toMatchObject({ type: 'counter', count: 2 });
     expect(api.parseReport(JSON.parse(JSON.stringify(report)), 'r.json').scenario.name).toBe('lib');
   });
+
+  it("resolves as the package itself, `import … from 'volley'` (package.json exports), in plain Node", async () => {
+    // In a child Node process, not through vitest's resolver: what a user's script sees.
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', "const m = await import('volley'); console.log(typeof m.runScenario, typeof m.loadScenario)"], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
+    expect(out.trim()).toBe('function function');
+  });
 });

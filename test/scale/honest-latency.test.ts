@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runScenario } from '../../src/engine/coordinator.js';
 import type { GaugeJson } from '../../src/report/types.js';
 import { counter, trend } from '../helpers/metrics.js';
-import { startEchoServer, startJsonFloodServer, startStallingEchoServer } from './servers.js';
+import { startEchoServer, startEchoThenBulkServer, startJsonFloodServer, startStallingEchoServer } from './servers.js';
 import type { TestServer } from './servers.js';
 
 let server: TestServer | undefined;
@@ -74,6 +74,36 @@ steps:
     expect(counter(m, 'sessions_completed')).toBe(started);
     // One session runs ~1 s, so a cap of 5 over 2 s admits at most about 5 x 3 of them.
     expect(started).toBeLessThanOrEqual(20);
+  }, 30_000);
+
+  it('arrival-rate: a session that starts late carries the lateness in connect, not in the latency of its sends', async () => {
+    // Each session's echo is followed by a 3 MB JSON frame the worker parses (to test the next
+    // matcher): its event loop is busy tens of ms at a time, so arrivals start late. Without
+    // pacing a send's intended time is when it is sent: latency equals service_time.
+    server = await startEchoThenBulkServer({ frameBytes: 3_000_000 });
+    const source = `
+name: late-starts
+target: ${server.url}
+load: {model: arrival-rate, rate: 25, duration: 2s, maxConnections: 100, gracefulStop: 3s}
+steps:
+  - send: "hi \${vu}"
+    expect: {text: "hi \${vu}", timeout: 5s}
+    name: echo
+  - expect: {json: {type: never}, timeout: 100ms}
+`;
+    const { report } = await runScenario({ file: '<inline>', source, workers: 1 });
+    const m = report.metrics;
+    // Every planned arrival started (none lost to a late timer at the end), none dropped.
+    expect(counter(m, 'sessions_started')).toBe(50);
+    // The lateness happened (connect includes it)...
+    expect(trend(m, 'connect').max).toBeGreaterThan(20);
+    // ...and is not in the sends' latency.
+    const latency = trend(m, 'latency{name:echo}');
+    const service = trend(m, 'service_time{name:echo}');
+    expect(latency.count).toBe(50);
+    expect(latency.max).toBe(service.max);
+    expect(latency.p99).toBe(service.p99);
+    expect(latency.p50).toBe(service.p50);
   }, 30_000);
 
   it('says the load generator is the limit when its worker is too busy to keep up', async () => {

@@ -88,3 +88,20 @@ export function startJsonFloodServer(opts: { frameBytes: number; sendForMs: numb
   });
   return listen(wss, () => {});
 }
+
+/**
+ * Echoes each text frame, then sends one large JSON frame (frameBytes) after the echo: a client
+ * that parses it to test a matcher is busy for tens of ms per session.
+ */
+export function startEchoThenBulkServer(opts: { frameBytes: number }): Promise<TestServer> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  const items = Math.ceil(opts.frameBytes / 40);
+  const frame = Buffer.from(JSON.stringify({ type: 'bulk', items: Array.from({ length: items }, (_, i) => ({ id: i, v: 'x'.repeat(24) })) }));
+  wss.on('connection', (ws) => {
+    ws.on('message', (data, isBinary) => {
+      ws.send(data, { binary: isBinary });
+      if (ws.readyState === ws.OPEN) ws.send(frame, { binary: false });
+    });
+  });
+  return listen(wss, () => {});
+}
