@@ -205,7 +205,8 @@ describe('volley run --processes', () => {
     // The children wait for each other before they start (a start barrier): one start instant,
     // not two start-ups hundreds of ms apart whose first seconds under-state the load.
     const starts = shards.map((s) => Date.parse(s.startedAt));
-    expect(Math.abs(starts[0]! - starts[1]!)).toBeLessThanOrEqual(20);
+    // (Both take the parent's start time unless one reads it 200 ms late; 270-440 ms apart before.)
+    expect(Math.abs(starts[0]! - starts[1]!)).toBeLessThanOrEqual(100);
   }, 60_000);
 
   it('SIGINT to the parent: children stop, the parent merges what they wrote and exits 130', async () => {

@@ -77,10 +77,10 @@ steps:
   }, 30_000);
 
   it('arrival-rate: a session that starts late carries the lateness in connect, not in the latency of its sends', async () => {
-    // Each session's echo is followed by a 3 MB JSON frame the worker parses (to test the next
+    // Each session's echo is followed by a 4 MB JSON frame the worker parses (to test the next
     // matcher): its event loop is busy tens of ms at a time, so arrivals start late. Without
     // pacing a send's intended time is when it is sent: latency equals service_time.
-    server = await startEchoThenBulkServer({ frameBytes: 3_000_000 });
+    server = await startEchoThenBulkServer({ frameBytes: 4_000_000 });
     const source = `
 name: late-starts
 target: ${server.url}
@@ -95,8 +95,8 @@ steps:
     const m = report.metrics;
     // Every planned arrival started (none lost to a late timer at the end), none dropped.
     expect(counter(m, 'sessions_started')).toBe(50);
-    // The lateness happened (connect includes it)...
-    expect(trend(m, 'connect').max).toBeGreaterThan(20);
+    // The lateness happened (connect includes it; a loopback connect alone takes ~1 ms)...
+    expect(trend(m, 'connect').max).toBeGreaterThan(5);
     // ...and is not in the sends' latency.
     const latency = trend(m, 'latency{name:echo}');
     const service = trend(m, 'service_time{name:echo}');
