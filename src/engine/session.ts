@@ -11,10 +11,10 @@ import { performance } from 'node:perf_hooks';
 import type { ErrorKind } from '../metrics/names.js';
 import { TREND } from '../metrics/names.js';
 import type { MetricsRegistry, ReplyTrendHandle, TrendHandle } from '../metrics/registry.js';
-import { applyCaptures, matchFrame, prepareMatcher, readLatencyFrom, renderJsonTemplate } from '../scenario/match.js';
+import { applyCaptures, isStaticMatcher, matchFrame, prepareMatcher, readLatencyFrom, renderJsonTemplate } from '../scenario/match.js';
 import type { PreparedMatcher } from '../scenario/match.js';
 import type { RenderContext } from '../scenario/template.js';
-import type { EmitStep, ExpectSpec, LoopStep, Payload, Scenario, SendStep, Step } from '../scenario/types.js';
+import type { EmitStep, ExpectSpec, LoopStep, Matcher, Payload, Scenario, SendStep, Step } from '../scenario/types.js';
 import type { CloseInfo, InboundFrame, Transport, TransportOptions, TransportSink } from '../transport/types.js';
 import { TransportError } from '../transport/types.js';
 import { unwatchDeadlines, watchDeadlines } from './deadlines.js';
@@ -165,12 +165,17 @@ export class Session implements TransportSink, DeadlineHolder {
   readonly ctx: RenderContext;
   private transport: Transport | undefined;
   private inbox: InboundFrame[] = [];
-  private autoReplies: { prepared: PreparedMatcher; payload: Payload }[] = [];
+  /** autoReply rules; `prepared` is undefined for a matcher whose templates read variables
+   *  (captures, set): it is rendered at each frame, so a rule sees the values of that moment. */
+  private autoReplies: { matcher: Matcher; prepared: PreparedMatcher | undefined; payload: Payload }[] = [];
   private closed = false;
   private aborted = false;
   /** The abort was a hard stop: the connection is cut, not closed. */
   private cutByAbort = false;
   private failed = false;
+  /** Every step has run (or the scenario's close step has begun): a close from the server now
+   *  ends a session that did its work, and is no error. */
+  private stepsDone = false;
   /** A send met a closing connection; counted as send_failed only if the close gives no reason. */
   private endingUncounted = false;
   private closeErrorCounted = false;
@@ -238,6 +243,12 @@ export class Session implements TransportSink, DeadlineHolder {
     try {
       const options = this.env.transportOptions(this.ctx);
       if (this.debug) options.debug = this.debug;
+      // Rules first: a server may send its first heartbeat with the handshake's answer, and
+      // onFrame runs before the code after `await connect()` does.
+      for (const rule of scenario.autoReply) {
+        const prepared = prepareMatcher(rule.matcher, this.ctx);
+        this.autoReplies.push({ matcher: rule.matcher, prepared: isStaticMatcher(rule.matcher) ? prepared : undefined, payload: rule.payload });
+      }
       const transport = this.env.createTransport(options, this);
       this.transport = transport;
       const connectStart = performance.now();
@@ -247,10 +258,10 @@ export class Session implements TransportSink, DeadlineHolder {
       m.connectionOpened();
       watchDeadlines(this);
       if (this.aborted) throw new SessionEnded();
-      for (const rule of scenario.autoReply) this.autoReplies.push({ prepared: prepareMatcher(rule.matcher, this.ctx), payload: rule.payload });
       // A late start (open model) is in `connect`; without pacing a send's intended time is
       // when it is sent, so the steps start with no lateness (paced loops add their own).
       await this.runProgram(scenario.steps, 0);
+      this.stepsDone = true;
     } catch (err) {
       this.handleError(err);
     } finally {
@@ -367,7 +378,9 @@ export class Session implements TransportSink, DeadlineHolder {
 
   onClose(info: CloseInfo): void {
     this.closed = true;
-    if (info.errorKind !== undefined && !this.aborted) {
+    // A server that closes once the steps are done (it answered `quit` and hung up, or its close
+    // crossed the scenario's own close step) ended a session that completed.
+    if (info.errorKind !== undefined && !this.aborted && !this.stepsDone) {
       this.failed = true;
       this.closeErrorCounted = true;
       this.metrics.error(info.errorKind, info.errorMessage ?? `connection closed (${info.code})`);
@@ -585,8 +598,12 @@ export class Session implements TransportSink, DeadlineHolder {
    * inbox is taken now (false); otherwise the session waits for it (true) and onFrame or the
    * deadline timer resumes the steps.
    */
-  private expectFrame(spec: ExpectSpec, prepared: PreparedMatcher, startMs: number): boolean {
-    const found = this.waitFor(spec, prepared);
+  private expectFrame(spec: ExpectSpec, prepared: PreparedMatcher, startMs: number, requestSentAtMs = startMs): boolean {
+    // A reply (a send's or an emit's expect) is a frame that came after the request: one that
+    // was already in the inbox (another member's broadcast, a duplicate of an earlier answer)
+    // is skipped, or it would be taken as the answer with a latency below zero. A lone expect
+    // waits for a push, which may have come before it.
+    const found = this.waitFor(spec, prepared, this.pendingFor === FOR_PUSH ? -Infinity : requestSentAtMs);
     if (found === MUST_WAIT) {
       this.waitSpec = spec;
       this.waitPrepared = prepared;
@@ -686,7 +703,7 @@ export class Session implements TransportSink, DeadlineHolder {
     }
     if (step.expect && prepared) {
       this.ensureOpen();
-      const frame = await this.expectForPromise(step.expect, prepared);
+      const frame = await this.expectForPromise(step.expect, prepared, sentAt);
       if (frame && !ack) {
         sm.reply.record(frame.arrivedAtMs - sentAt, latenessMs);
       }
@@ -694,12 +711,12 @@ export class Session implements TransportSink, DeadlineHolder {
   }
 
   /** An expect for code that awaits (emit): resolves with the frame, or undefined on failure. */
-  private expectForPromise(spec: ExpectSpec, prepared: PreparedMatcher): Promise<InboundFrame | undefined> {
+  private expectForPromise(spec: ExpectSpec, prepared: PreparedMatcher, emittedAtMs: number): Promise<InboundFrame | undefined> {
     return new Promise<InboundFrame | undefined>((resolve) => {
       this.pendingFor = FOR_PROMISE;
       this.pendingSpec = spec;
       this.pendingResolve = resolve;
-      this.expectFrame(spec, prepared, performance.now());
+      this.expectFrame(spec, prepared, performance.now(), emittedAtMs);
     });
   }
 
@@ -717,6 +734,7 @@ export class Session implements TransportSink, DeadlineHolder {
 
   /** A close step ends the session's steps: nothing after it runs. */
   private async runClose(code: number, reason: string): Promise<void> {
+    this.stepsDone = true;
     await this.transport!.close(code, reason);
     this.closed = true;
     this.stack.length = 0;
@@ -724,7 +742,7 @@ export class Session implements TransportSink, DeadlineHolder {
 
   private tryAutoReply(frame: InboundFrame): boolean {
     for (const rule of this.autoReplies) {
-      if (matchFrame(rule.prepared, frame)) {
+      if (matchFrame(rule.prepared ?? prepareMatcher(rule.matcher, this.ctx), frame)) {
         // A heartbeat that arrives while the connection closes gets no answer, and that is no
         // failure: nothing in the scenario waited on it.
         if (!this.transport!.isOpen) return true;
@@ -768,13 +786,15 @@ export class Session implements TransportSink, DeadlineHolder {
   }
 
   /**
-   * Looks through the frames that arrived while nothing waited, in order: the matching frame,
-   * undefined when the expect failed (counted), or MUST_WAIT when none matched.
+   * Looks through the frames that arrived while nothing waited, in order, from those that came
+   * at notBeforeMs or later (older ones are skipped): the matching frame, undefined when the
+   * expect failed (counted), or MUST_WAIT when none matched.
    */
-  private waitFor(spec: ExpectSpec, prepared: PreparedMatcher): InboundFrame | undefined | typeof MUST_WAIT {
+  private waitFor(spec: ExpectSpec, prepared: PreparedMatcher, notBeforeMs: number): InboundFrame | undefined | typeof MUST_WAIT {
     const inbox = this.inbox;
     for (let i = 0; i < inbox.length; i++) {
       const frame = inbox[i]!;
+      if (frame.arrivedAtMs < notBeforeMs) continue; // older than the request: skipped below
       if ((spec.event === undefined || frame.event === spec.event) && matchFrame(prepared, frame)) {
         if (i > 0) this.metrics.add('frames_skipped', i);
         inbox.splice(0, i + 1);

@@ -18,6 +18,19 @@ const ANY: PreparedMatcher = { kind: 'any' };
 /** Fully static matchers are prepared once per process, not once per expect. */
 const staticPrepared = new WeakMap<Matcher, PreparedMatcher>();
 
+/** Whether a matcher renders the same for every session and moment (no template variables). */
+export function isStaticMatcher(m: Matcher): boolean {
+  switch (m.kind) {
+    case 'text':
+    case 'match':
+      return m.template.isStatic;
+    case 'json':
+      return isStaticJson(m.subset);
+    default:
+      return true;
+  }
+}
+
 /** Renders the matcher's templates for this session once per expect. */
 export function prepareMatcher(m: Matcher, ctx: RenderContext): PreparedMatcher {
   const cached = staticPrepared.get(m);
@@ -77,11 +90,17 @@ export function renderJsonTemplate(t: JsonTemplate, ctx: RenderContext): unknown
   return out;
 }
 
-/** Parses the frame's JSON once and caches it on the frame; Socket.IO frames use their value. */
+/**
+ * Parses the frame's JSON once and caches it on the frame. A Socket.IO argument that is already
+ * a value comes decoded (jsonState 1); one that is a string is parsed like a text frame (a client
+ * that emits JSON.stringify(obj) is matched as over ws), and a string that is no JSON is matched
+ * as the string itself.
+ */
 export function frameJson(frame: InboundFrame): unknown | undefined {
-  if (frame.value !== undefined) return frame.value;
+  const value = frame.value;
+  if (value !== undefined && typeof value !== 'string') return frame.bytes === undefined ? value : undefined;
   if (frame.jsonState === 1) return frame.json;
-  if (frame.jsonState === 2) return undefined;
+  if (frame.jsonState === 2) return typeof frame.value === 'string' ? frame.value : undefined;
   const text = frame.text ?? binaryAsText(frame);
   if (text === undefined) {
     frame.jsonState = 2;
@@ -93,7 +112,7 @@ export function frameJson(frame: InboundFrame): unknown | undefined {
     return frame.json;
   } catch {
     frame.jsonState = 2;
-    return undefined;
+    return typeof frame.value === 'string' ? frame.value : undefined;
   }
 }
 
@@ -119,12 +138,9 @@ function binaryAsText(frame: InboundFrame): string | undefined {
   }
 }
 
-/** The frame's text for text and regex matching (Socket.IO: a string argument, else its JSON). */
+/** The frame's text for text and regex matching. A Socket.IO frame's `text` is its string
+ *  argument or the JSON text of any other value; binary (any transport) is read as UTF-8. */
 function frameText(frame: InboundFrame): string | undefined {
-  if (frame.value !== undefined) {
-    if (typeof frame.value === 'string') return frame.value;
-    return frame.text ?? JSON.stringify(frame.value);
-  }
   return frame.text ?? binaryAsText(frame);
 }
 
@@ -133,7 +149,6 @@ export function matchFrame(p: PreparedMatcher, frame: InboundFrame): boolean {
     case 'any':
       return true;
     case 'text':
-      if (frame.value !== undefined) return frame.value === p.text;
       if (frame.text !== undefined) return frame.text === p.text;
       // Binary: only bytes of the same length can be the same text; skip the decode otherwise.
       return frame.bytes !== undefined && frame.bytes.length >= p.text.length && binaryAsText(frame) === p.text;

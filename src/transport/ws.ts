@@ -50,10 +50,12 @@ function onMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean):
   t.sink.onFrame(frame);
 }
 
-function onPong(this: WebSocket): void {
+function onPong(this: WebSocket, data: Buffer): void {
   const t = (this as TaggedWebSocket)[kTransport];
   const waiter = t.pongWaiter;
-  if (waiter) {
+  // Only the pong that carries this ping's payload answers it: a late pong to a ping that timed
+  // out, or an unsolicited one (RFC 6455 allows them), would otherwise be timed as this one.
+  if (waiter && data.equals(waiter.payload)) {
     t.pongWaiter = undefined;
     clearTimeout(waiter.timer);
     waiter.resolve(performance.now() - waiter.sentAtMs);
@@ -89,6 +91,8 @@ function onConnectTimeout(t: WsTransport): void {
 }
 
 interface PongWaiter {
+  /** The ping's application data, which the pong echoes (RFC 6455 5.5.3). */
+  payload: Buffer;
   sentAtMs: number;
   timer: NodeJS.Timeout;
   resolve: (rttMs: number) => void;
@@ -105,6 +109,7 @@ class WsTransport implements Transport {
    *  queued for a connection that never came (a refused one): nothing of it was on the wire. */
   wired = false;
   pongWaiter: PongWaiter | undefined;
+  private pingsSent = 0;
   private closeRequested = false;
   private isClosed = false;
   private errorKind: CloseInfo['errorKind'];
@@ -301,8 +306,9 @@ class WsTransport implements Transport {
         this.pongWaiter = undefined;
         reject(new TransportError('ping_timeout', `no pong within ${timeoutMs}ms`));
       }, timeoutMs);
-      this.pongWaiter = { sentAtMs: performance.now(), timer, resolve };
-      ws.ping();
+      const payload = Buffer.from(`volley ${++this.pingsSent}`);
+      this.pongWaiter = { payload, sentAtMs: performance.now(), timer, resolve };
+      ws.ping(payload);
     });
   }
 

@@ -17,9 +17,17 @@ export interface CountingServer {
   close(): Promise<void>;
 }
 
+export interface CountingServerOptions {
+  /** Runs for each new connection, before any frame (a greeting, a ping listener). */
+  onConnection?: (ws: WebSocket, server: CountingServer) => void;
+  /** ws answers pings by itself unless this is false. */
+  autoPong?: boolean;
+}
+
 /** Starts a ws server on 127.0.0.1:0; `onFrame` decides what to answer to each frame. */
 export async function startCountingServer(
   onFrame: (ws: WebSocket, data: Buffer, isBinary: boolean, server: CountingServer) => void,
+  options: CountingServerOptions = {},
 ): Promise<CountingServer> {
   const httpServer = http.createServer();
   const sockets = new Set<Socket>();
@@ -33,7 +41,7 @@ export async function startCountingServer(
       sockets.delete(s);
     });
   });
-  const wss = new WebSocketServer({ server: httpServer });
+  const wss = new WebSocketServer({ server: httpServer, autoPong: options.autoPong ?? true });
   await new Promise<void>((r) => httpServer.listen(0, '127.0.0.1', r));
   const port = (httpServer.address() as AddressInfo).port;
   const state: CountingServer = {
@@ -52,6 +60,7 @@ export async function startCountingServer(
   };
   wss.on('connection', (ws) => {
     state.connections++;
+    options.onConnection?.(ws, state);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       state.framesReceived++;
       onFrame(ws, data, isBinary, state);
