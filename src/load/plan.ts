@@ -37,12 +37,30 @@ export function stagedValueAt(stages: readonly Stage[], tMs: number): number {
   return from;
 }
 
-/** Global number of connection slots wanted at time t (closed model). */
+/**
+ * Global number of connection slots wanted at time t (closed model), stepping as k6's
+ * ramping-vus does: the count moves away from the stage's starting value one whole slot at a
+ * time, once the ramp has fully reached it. Up from 0 to 4 over 4 s: 1 at 1 s ... 4 at 4 s;
+ * down from 4 to 0 over 4 s: 3 at 1 s ... 0 only at 4 s (a slot closes on the next one's time,
+ * so the peak is held for its share of the ramp too).
+ */
 export function connectionsAt(load: ConnectionsLoad, tMs: number): number {
   const stages = stagesOf(load);
   if (!stages) return load.connections;
-  // Round down: a slot opens once the ramp has fully reached it (k6 ramping-vus does the same).
-  return Math.floor(stagedValueAt(stages, tMs) + 1e-9);
+  let from = 0;
+  let start = 0;
+  for (const stage of stages) {
+    const end = start + stage.durationMs;
+    if (tMs < end) {
+      if (stage.durationMs <= 0) return Math.floor(stage.target);
+      const fraction = Math.max(0, (tMs - start) / stage.durationMs);
+      const moved = Math.floor(Math.abs(stage.target - from) * fraction + 1e-9);
+      return Math.floor(stage.target >= from ? from + moved : from - moved);
+    }
+    from = stage.target;
+    start = end;
+  }
+  return Math.floor(from);
 }
 
 /** Largest number of connection slots the closed model ever asks for. */

@@ -27,6 +27,21 @@ describe('closed model stages follow k6 ramping semantics', () => {
   ])('at %i ms the ramp asks for %i connections', (t, want) => {
     expect(connectionsAt(ramp, t)).toBe(want);
   });
+  it.each([
+    // up 0 -> 4 over 4 s, then down 4 -> 0 over 4 s (k6 ramping-vus' step table)
+    [999, 0],
+    [1_000, 1],
+    [3_999, 3],
+    [4_000, 4],
+    [4_999, 4], // the peak is held for the first quarter of the way down
+    [5_000, 3],
+    [7_000, 1],
+    [7_999, 1],
+    [8_000, 0],
+  ])('up to 4 and down again: at %i ms the ramp asks for %i connections', (t, want) => {
+    const upDown: ConnectionsLoad = { ...ramp, stages: [{ durationMs: 4000, target: 4 }, { durationMs: 4000, target: 0 }] };
+    expect(connectionsAt(upDown, t)).toBe(want);
+  });
   it('the first stage ramps from zero and each later one from the previous target', () => {
     const stages = [{ durationMs: 1000, target: 10 }, { durationMs: 1000, target: 30 }];
     expect(stagedValueAt(stages, 500)).toBeCloseTo(5);
