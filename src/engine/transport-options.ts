@@ -64,12 +64,15 @@ export function buildTransportOptions(scenario: Scenario, baseDir: string): (ctx
   const transports: ('websocket' | 'polling')[] =
     scenario.transport === 'socket.io/polling' ? ['polling'] : scenario.transport === 'socket.io' && sio.transports.length === 0 ? ['websocket'] : sio.transports;
   return (ctx) => {
-    let url = scenario.target;
-    if (queryEntries.length > 0) {
-      const u = new URL(url);
-      for (const [k, t] of queryEntries) u.searchParams.set(k, t.render(ctx));
-      url = u.toString();
-    }
+    // Rendered once: the WebSocket URL and a longPoll.url of its own carry the same values.
+    const query = queryEntries.map(([k, t]) => [k, t.render(ctx)] as const);
+    const withQuery = (base: string): string => {
+      if (query.length === 0) return base;
+      const u = new URL(base);
+      for (const [k, v] of query) u.searchParams.set(k, v);
+      return u.toString();
+    };
+    const url = withQuery(scenario.target);
     const headers: Record<string, string> = {};
     for (const [k, t] of headerEntries) headers[k] = t.render(ctx);
     const options: TransportOptions = {
@@ -82,7 +85,8 @@ export function buildTransportOptions(scenario: Scenario, baseDir: string): (ctx
     };
     if (tls) options.tls = tls;
     if (localAddresses.length > 0) options.localAddress = localAddresses[nextAddress++ % localAddresses.length];
-    if (scenario.longPoll.url) options.longPollUrl = scenario.longPoll.url;
+    // connect.query goes with every request of the session, to a longPoll.url of its own too.
+    if (scenario.longPoll.url) options.longPollUrl = withQuery(scenario.longPoll.url);
     if (scenario.transport === 'socket.io' || scenario.transport === 'socket.io/polling') {
       const query: Record<string, string> = {};
       for (const [k, t] of sioQueryEntries) query[k] = t.render(ctx);

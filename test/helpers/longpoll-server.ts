@@ -36,6 +36,8 @@ export interface LongPollTestStats {
   pings: number;
   closes: number;
   contentTypes: string[]; // of /send bodies, in order
+  /** Each request's path and query string (`/lp/poll?token=…&session=…`), in order. */
+  requestUrls: string[];
 }
 
 export interface LongPollTestServer {
@@ -77,6 +79,7 @@ export async function startLongPollServer(options: LongPollTestServerOptions = {
     pings: 0,
     closes: 0,
     contentTypes: [],
+    requestUrls: [],
   };
 
   const answer = (s: Session, status: 200 | 204 | 410): void => {
@@ -120,6 +123,7 @@ export async function startLongPollServer(options: LongPollTestServerOptions = {
         return;
       }
       const url = new URL(req.url ?? '/', 'http://x');
+      stats.requestUrls.push(req.url ?? '/');
       const id = url.searchParams.get('session') ?? '';
       const op = url.pathname.replace(/^\/lp\//, '');
       if (ended.has(id)) {
