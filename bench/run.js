@@ -171,7 +171,9 @@ async function memory() {
   const per = { raw: [], volley: [] };
   // One process per plateau (and per contender): the RSS difference over the connection
   // difference is the cost of one held connection, the fixed cost of the process cancels out.
-  for (let p = 0; p < (quick ? 1 : 2); p++) {
+  // RSS moves with garbage-collection timing (the same contender read 9.0 and 11.5 KiB in two
+  // runs), so three alternated pairs and their medians, as for throughput.
+  for (let p = 0; p < (quick ? 1 : 3); p++) {
     for (const who of p % 2 === 0 ? ['raw', 'volley'] : ['volley', 'raw']) {
       const script = who === 'raw' ? 'raw-client.js' : 'volley-client.js';
       const pl = [];
@@ -189,8 +191,9 @@ async function memory() {
     }
   }
   await server.close();
-  results.memory = { steps, kibPerConnection: { raw: per.raw, volley: per.volley }, volleyOverRaw: median(per.volley) / median(per.raw) };
-  log(`  volley/raw memory per connection: ${fmt(results.memory.volleyOverRaw, 2)}`);
+  const pairRatios = per.volley.map((v, i) => v / per.raw[i]).filter(Number.isFinite);
+  results.memory = { steps, kibPerConnection: { raw: per.raw, volley: per.volley }, volleyOverRaw: median(per.volley) / median(per.raw), pairRatios };
+  log(`  volley/raw memory per connection: ${fmt(results.memory.volleyOverRaw, 2)} (median ${fmt(median(per.volley), 1)} / ${fmt(median(per.raw), 1)} KiB; pairs ${spread(pairRatios)})`);
 }
 
 async function hold() {
