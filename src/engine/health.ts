@@ -4,14 +4,20 @@
 import { HARNESS_CPU_PEGGED_PERCENT } from '../metrics/names.js';
 import type { WorkerHealth } from './messages.js';
 
+/** A last interval shorter than this is the run's teardown only (see runHealth). */
+const END_SAMPLE_MIN_MS = 500;
+
 /**
  * The samples that describe a worker's run. The last interval is left out when there are at
  * least three whole seconds: closing thousands of connections at the end pegs a worker and
  * lags its loop, which says nothing about the measurement (it would mark every large run as
- * limited by the load generator).
+ * limited by the load generator). In a shorter run it counts only when it covers a good part of
+ * a second: a last interval of a few tens of ms is the teardown alone (100% busy, its one pause
+ * the p99), and with one or two other samples it alone made the verdict of a light 1 s run.
  */
 export function runHealth(perSecond: WorkerHealth[], end: WorkerHealth | undefined): WorkerHealth[] {
   if (perSecond.length >= 3 || end === undefined) return perSecond;
+  if (perSecond.length > 0 && (end.intervalMs ?? 1000) < END_SAMPLE_MIN_MS) return perSecond;
   return [...perSecond, end];
 }
 

@@ -67,6 +67,8 @@ export interface WorkerHealth {
   eventLoopLagP99Ms: number;
   /** Event-loop utilisation of this worker over the interval, 0..100 (its share of one core). */
   cpuPercent: number;
+  /** How long the interval was (ms): a second, or the run's last fraction of one. */
+  intervalMs?: number;
 }
 
 export type ToWorker =

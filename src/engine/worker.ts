@@ -67,7 +67,11 @@ async function main(): Promise<void> {
     lastElu = performance.eventLoopUtilization();
     const p99 = lag.count > 0 ? Math.max(0, lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS) : 0;
     lag.reset();
-    return { eventLoopLagP99Ms: Math.round(p99 * 100) / 100, cpuPercent: Math.round(elu.utilization * 1000) / 10 };
+    return {
+      eventLoopLagP99Ms: Math.round(p99 * 100) / 100,
+      cpuPercent: Math.round(elu.utilization * 1000) / 10,
+      intervalMs: Math.round(elu.idle + elu.active),
+    };
   };
 
   let executor: Executor | undefined;

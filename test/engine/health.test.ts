@@ -20,6 +20,17 @@ describe('the harness verdict reads the run, not its teardown', () => {
     expect(summariseHealth(runHealth([h(20)], h(99))).pegged).toBe(true);
   });
 
+  it('a short run leaves out a last interval of a few tens of ms (the teardown alone)', () => {
+    const end: WorkerHealth = { cpuPercent: 100, eventLoopLagP99Ms: 19.5, intervalMs: 40 };
+    expect(runHealth([h(12, 2)], end)).toEqual([h(12, 2)]);
+    expect(summariseHealth(runHealth([h(12, 2)], end)).pegged).toBe(false);
+    // Most of a second is a measurement: it stays.
+    const long: WorkerHealth = { cpuPercent: 99, eventLoopLagP99Ms: 3, intervalMs: 700 };
+    expect(runHealth([h(12, 2)], long)).toEqual([h(12, 2), long]);
+    // A run of less than a second has nothing else to go by.
+    expect(runHealth([], end)).toEqual([end]);
+  });
+
   it('pegged when a tenth of the seconds are at 98% or more; one such second in twenty is not', () => {
     const twenty = Array.from({ length: 20 }, () => h(50));
     twenty[7] = h(99);
