@@ -20,6 +20,7 @@ import { limitedCause, noConnectionOpened, noConnectionReason } from '../report/
 import type { HarnessJson, LoadAppliedJson, MetricJson, ReportJson, TimeseriesPoint } from '../report/types.js';
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
+import { withExpectedMetrics } from '../metrics/expected.js';
 import { evaluateThresholds } from '../thresholds/evaluate.js';
 import { cpuBusyPercent, runHealth, summariseHealth } from './health.js';
 import { SHARED_SLOTS, liveArrivalsOf, openConnectionsOf, sharedSlotCount } from './messages.js';
@@ -403,11 +404,11 @@ async function execute(
       const endedAtEpochMs = Date.now();
       // Rounded as the report shows it, so every counter's rate is exactly count / durationS.
       const durationS = Math.max(0.01, round2((endedAtEpochMs - startedAtEpochMs) / 1000));
-      const metrics = withProcessPeak(aggregator.metrics(durationS));
+      const metrics = withExpectedMetrics(withProcessPeak(aggregator.metrics(durationS)), scenario);
       const thresholds = evaluateThresholds(scenario.thresholds, metrics);
       if (aborted) {
-        for (const t of thresholds) {
-          const spec = scenario.thresholds.find((s) => s.metric === t.metric && s.expression === t.expression);
+        for (const [i, t] of thresholds.entries()) {
+          const spec = scenario.thresholds[i]; // one result per spec, in order
           if (spec?.abortOnFail) t.abortOnFail = true;
           // Only the thresholds that stopped the run (not others that fail by the end).
           if (abortedBy.has(`${t.metric}\u0000${t.expression}`)) t.aborted = true;

@@ -100,10 +100,8 @@ export function formatSummary(report: ReportJson, opts: { color: boolean }): str
         ...trends.map(({ key, metric }) => [
           key.includes('{') ? `  ${key}` : key,
           formatCount(metric.count),
-          formatMs(metric.p50),
-          formatMs(metric.p90),
-          formatMs(metric.p99),
-          formatMs(metric.max),
+          // A trend that measured nothing has no percentiles (its JSON holds 0s beside count 0).
+          ...(metric.count === 0 ? ['–', '–', '–', '–'] : [formatMs(metric.p50), formatMs(metric.p90), formatMs(metric.p99), formatMs(metric.max)]),
         ]),
       ]),
     );

@@ -163,7 +163,8 @@ function trendsHtml(report: ReportJson): string {
     .map(({ key, metric }) => {
       const dataAttrs = TREND_FIELDS.map(([f]) => attr(`data-${f}`, metric[f] as number)).join('') + attr('data-min', metric.min);
       const cells = TREND_FIELDS.map(
-        ([f]) => `<td${OPTIONAL_FIELDS.has(f) ? ' class="opt"' : ''}>${f === 'count' ? formatCount(metric.count) : formatMs(metric[f] as number)}</td>`,
+        ([f]) =>
+          `<td${OPTIONAL_FIELDS.has(f) ? ' class="opt"' : ''}>${f === 'count' ? formatCount(metric.count) : metric.count === 0 ? '–' : formatMs(metric[f] as number)}</td>`,
       ).join('');
       const sub = key.includes('{') ? ' class="sub"' : '';
       return `<tr${sub} data-trend${attr('data-metric', key)}${dataAttrs}><td>${metricCode(key)}</td>${cells}</tr>`;

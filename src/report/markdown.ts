@@ -65,10 +65,8 @@ export function renderMarkdownSummary(report: ReportJson): string {
   if (trends.length > 0) {
     out.push('| Timing (ms) | count | p50 | p90 | p95 | p99 | max |', '|---|---:|---:|---:|---:|---:|---:|');
     for (const { key, metric } of trends) {
-      out.push(
-        `| ${escapeMarkdown(key)} | ${formatCount(metric.count)} | ${formatMs(metric.p50)} | ${formatMs(metric.p90)} | ` +
-          `${formatMs(metric.p95)} | ${formatMs(metric.p99)} | ${formatMs(metric.max)} |`,
-      );
+      const cells = metric.count === 0 ? ['–', '–', '–', '–', '–'] : [metric.p50, metric.p90, metric.p95, metric.p99, metric.max].map(formatMs);
+      out.push(`| ${escapeMarkdown(key)} | ${formatCount(metric.count)} | ${cells.join(' | ')} |`);
     }
     out.push('');
   }

@@ -172,7 +172,8 @@ function mergeMetrics(
   const out: Record<string, MetricJson> = {};
   for (const key of [...trends.keys()].sort()) {
     const h = trends.get(key)!;
-    if (h.totalCount > 0) out[key] = trendJsonFrom(h);
+    // A trend the shards report with no samples stays, at count 0, as in each shard's report.
+    out[key] = trendJsonFrom(h);
   }
   for (const name of COUNTER_NAMES) if (!counters.has(name) && !types.has(name)) counters.set(name, 0);
   for (const key of [...counters.keys()].sort()) {

@@ -43,7 +43,8 @@ export function evaluateThresholds(
     const type: MetricType | undefined = metric?.type ?? metricTypeOf(spec.metricName);
     const actual = actualValue(type, metric, spec.parsed, (t) => histogramOf(key, t));
     const result: ThresholdResultJson = {
-      metric: spec.metric,
+      // The key as report.metrics spells it ("latency{name: say}" as written is latency{name:say}).
+      metric: key,
       expression: spec.expression,
       actual,
       ok: actual !== null && compare(actual, spec.parsed.op, spec.parsed.value),
