@@ -8,6 +8,7 @@ import { VolleyError, exitCodeFor } from '../errors.js';
 import { parseSegment } from '../load/stripe.js';
 import { parseDuration } from '../scenario/duration.js';
 import { TRANSPORT_NAMES } from '../scenario/types.js';
+import { VOLLEY_VERSION } from '../version.js';
 import type { TransportName } from '../scenario/types.js';
 import type { CliIO } from './io.js';
 import { pendingEarlySignals, takeEarlySignals } from './signals.js';
@@ -53,6 +54,8 @@ const REPEATABLE = new Set(['_', '$0', 'transport', 'set', 'files']);
 
 function rejectRepeatedFlags(argv: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(argv)) {
+    // `--out=` (or `--junit ""`) is no path: it wrote report.json into the current folder.
+    if (value === '' && key !== '_' && !/[A-Z]/.test(key)) throw new CliExit(2, `${key.length === 1 ? `-${key}` : `--${key}`} needs a value`);
     if (!Array.isArray(value) || REPEATABLE.has(key) || /[A-Z]/.test(key)) continue;
     const flag = key.length === 1 ? `-${key}` : `--${key}`;
     throw new CliExit(2, `${flag} was given ${value.length} times (${value.map((v) => JSON.stringify(String(v))).join(', ')}); give it once`);
@@ -66,7 +69,7 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
     .strict()
     .exitProcess(false)
     .help()
-    .version(false)
+    .version(VOLLEY_VERSION)
     .middleware((argv) => rejectRepeatedFlags(argv), true)
     .wrap(Math.min(110, io.stdout.columns ?? 100))
     .fail((msg, err) => {
@@ -81,23 +84,23 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
       (y) =>
         y
           .positional('scenario', { type: 'string', describe: 'scenario YAML file', demandOption: true })
-          .option('out', { type: 'string', describe: 'report folder (default reports/<name>-<UTC timestamp>)' })
-          .option('duration', { type: 'string', describe: 'run length, e.g. 30s (overrides load.duration)' })
-          .option('connections', { type: 'string', describe: 'connections (closed model) or maxConnections (arrival-rate)' })
-          .option('rate', { type: 'string', describe: 'sessions per second: switches to the arrival-rate model' })
-          .option('workers', { type: 'string', describe: 'worker threads (default: one per CPU)' })
-          .option('target', { type: 'string', describe: 'target URL (overrides the scenario)' })
-          .option('transport', { type: 'string', array: true, describe: `${TRANSPORT_NAMES.join(' | ')}; repeat to compare` })
+          .option('out', { type: 'string', requiresArg: true, describe: 'report folder (default reports/<name>-<UTC timestamp>)' })
+          .option('duration', { type: 'string', requiresArg: true, describe: 'run length, e.g. 30s (overrides load.duration)' })
+          .option('connections', { type: 'string', requiresArg: true, describe: 'connections (closed model) or maxConnections (arrival-rate)' })
+          .option('rate', { type: 'string', requiresArg: true, describe: 'sessions per second: switches to the arrival-rate model' })
+          .option('workers', { type: 'string', requiresArg: true, describe: 'worker threads (default: one per CPU)' })
+          .option('target', { type: 'string', requiresArg: true, describe: 'target URL (overrides the scenario)' })
+          .option('transport', { type: 'string', requiresArg: true, array: true, describe: `${TRANSPORT_NAMES.join(' | ')}; repeat to compare` })
           .option('set', { type: 'string', array: true, requiresArg: true, describe: 'override a scenario value: key.path=value' })
-          .option('segment', { type: 'string', describe: 'run the i-th of n equal slices of the load (i/n)' })
+          .option('segment', { type: 'string', requiresArg: true, describe: 'run the i-th of n equal slices of the load (i/n)' })
           .option('quiet', { type: 'boolean', default: false, describe: 'no progress, only the final summary' })
           .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON on stdout' })
           .option('html', { type: 'boolean', default: true, describe: 'write report.html (--no-html to skip)' })
-          .option('junit', { type: 'string', describe: 'write JUnit XML (one test case per threshold)' })
-          .option('summary-md', { type: 'string', describe: 'append a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)' })
+          .option('junit', { type: 'string', requiresArg: true, describe: 'write JUnit XML (one test case per threshold)' })
+          .option('summary-md', { type: 'string', requiresArg: true, describe: 'append a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)' })
           .option('debug', { type: 'boolean', default: false, describe: "print the first session's handshake and frames" })
           .option('fail-fast', { type: 'boolean', default: false, describe: 'stop the run when a worker dies (default: the others carry on)' })
-          .option('processes', { type: 'string', describe: 'run the load as N child processes (segments) and merge their reports' })
+          .option('processes', { type: 'string', requiresArg: true, describe: 'run the load as N child processes (segments) and merge their reports' })
           .option('progress-json', { type: 'boolean', default: false, hidden: true, describe: 'progress as JSON lines on stderr' })
           .option('start-gate', { type: 'boolean', default: false, hidden: true, describe: 'wait for {"go": epochMs} on stdin before starting (--processes)' }),
       (argv) => {
@@ -164,10 +167,10 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
       (y) =>
         y
           .positional('target', { type: 'string', demandOption: true })
-          .option('port', { type: 'string', describe: 'port (default 9001; 0 = any free port)' })
-          .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
+          .option('port', { type: 'string', requiresArg: true, describe: 'port (default 9001; 0 = any free port)' })
+          .option('host', { type: 'string', requiresArg: true, default: '127.0.0.1', describe: 'address to listen on' })
           .option('tls', { type: 'boolean', default: false, describe: 'serve wss/https with a self-signed certificate' })
-          .option('duration', { type: 'string', describe: 'stop by itself after this long' }),
+          .option('duration', { type: 'string', requiresArg: true, describe: 'stop by itself after this long' }),
       (argv) => {
         const port = argv.port === undefined ? 9001 : Number(argv.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliExit(2, `--port: expected 0..65535, got ${JSON.stringify(argv.port)}`);
@@ -181,7 +184,7 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
     .command(
       'report <file>',
       're-render the HTML report from a report.json',
-      (y) => y.positional('file', { type: 'string', demandOption: true }).option('html', { type: 'string', describe: 'output file (default: report.html beside the JSON)' }),
+      (y) => y.positional('file', { type: 'string', demandOption: true }).option('html', { type: 'string', requiresArg: true, describe: 'output file (default: report.html beside the JSON)' }),
       (argv) => {
         setResult(import('./tools.js').then(({ reportCommand }) => reportCommand(String(argv.file), argv.html, io)));
       },
@@ -193,8 +196,8 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
         y
           .positional('a', { type: 'string', demandOption: true, describe: 'baseline report.json' })
           .positional('b', { type: 'string', demandOption: true, describe: 'candidate report.json' })
-          .option('fail-on-regression', { type: 'string', describe: 'e.g. 10%' })
-          .option('html', { type: 'string', describe: 'also write the comparison as HTML' }),
+          .option('fail-on-regression', { type: 'string', requiresArg: true, describe: 'e.g. 10%' })
+          .option('html', { type: 'string', requiresArg: true, describe: 'also write the comparison as HTML' }),
       (argv) => {
         setResult(
           import('./tools.js').then(({ compareCommand }) =>
@@ -209,8 +212,8 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
       (y) =>
         y
           .positional('files', { type: 'string', array: true, demandOption: true })
-          .option('o', { alias: 'out', type: 'string', demandOption: true, describe: 'merged report.json' })
-          .option('html', { type: 'string', describe: 'also write the merged HTML report' }),
+          .option('o', { alias: 'out', type: 'string', requiresArg: true, demandOption: true, describe: 'merged report.json' })
+          .option('html', { type: 'string', requiresArg: true, describe: 'also write the merged HTML report' }),
       (argv) => {
         setResult(import('./tools.js').then(({ mergeCommand }) => mergeCommand(stringList(argv.files), String(argv.o), argv.html, io)));
       },
@@ -221,8 +224,8 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
       (y) =>
         y
           .positional('har', { type: 'string', demandOption: true })
-          .option('o', { alias: 'out', type: 'string', describe: 'scenario file (default: stdout)' })
-          .option('url-filter', { type: 'string', describe: 'only WebSocket entries whose URL matches this regex' })
+          .option('o', { alias: 'out', type: 'string', requiresArg: true, describe: 'scenario file (default: stdout)' })
+          .option('url-filter', { type: 'string', requiresArg: true, describe: 'only WebSocket entries whose URL matches this regex' })
           .option('timing', { choices: ['keep', 'none'] as const, default: 'keep' as const, describe: 'recorded gaps as think steps, or none' }),
       (argv) => {
         setResult(
@@ -237,11 +240,11 @@ function buildParser(args: string[], io: CliIO, setResult: (p: Promise<number>) 
       'record a scenario through a WebSocket proxy on loopback (Ctrl-C writes it)',
       (y) =>
         y
-          .option('upstream', { type: 'string', demandOption: true, describe: 'ws://HOST:PORT/PATH of the real server' })
-          .option('listen', { type: 'string', default: '127.0.0.1:8089', describe: 'HOST:PORT to listen on' })
-          .option('o', { alias: 'out', type: 'string', describe: 'scenario file (default: stdout)' })
+          .option('upstream', { type: 'string', requiresArg: true, demandOption: true, describe: 'ws://HOST:PORT/PATH of the real server' })
+          .option('listen', { type: 'string', requiresArg: true, default: '127.0.0.1:8089', describe: 'HOST:PORT to listen on' })
+          .option('o', { alias: 'out', type: 'string', requiresArg: true, describe: 'scenario file (default: stdout)' })
           .option('quiet', { type: 'boolean', default: false, describe: 'do not print frames as they pass' })
-          .option('duration', { type: 'string', describe: 'stop by itself after this long' })
+          .option('duration', { type: 'string', requiresArg: true, describe: 'stop by itself after this long' })
           .option('timing', { choices: ['keep', 'none'] as const, default: 'keep' as const }),
       (argv) => {
         setResult(
@@ -285,12 +288,14 @@ export async function main(args: string[], io: CliIO = processIO()): Promise<num
     }
     return code;
   } catch (err) {
+    // One line each: a message that quotes a parser's or the system's words ("Unexpected token
+    // 'g', "garbage\n" is not valid JSON") must not spill onto a second line.
     if (err instanceof CliExit) {
-      io.stderr.write(`volley: ${err.message}\n`);
+      io.stderr.write(`volley: ${oneLine(err.message)}\n`);
       return err.exitCode;
     }
     if (err instanceof VolleyError) {
-      io.stderr.write(`volley: ${err.message}\n`);
+      io.stderr.write(`volley: ${oneLine(err.message)}\n`);
       return exitCodeFor(err.code);
     }
     throw err;
@@ -307,4 +312,8 @@ async function injectedStartupDelay(io: CliIO): Promise<void> {
   if (!m) return;
   io.stderr.write(`volley: starting (VOLLEY_FAULT=${m[0]})\n`);
   await new Promise((r) => setTimeout(r, Number(m[1])));
+}
+
+function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, ' ').trim();
 }

@@ -114,14 +114,33 @@ export interface WrittenReport {
   html?: string;
 }
 
+/**
+ * Writes one output file after the run; a failure (a full disk, a folder removed meanwhile) is
+ * one line and exit 2, not a stack trace. The up-front checks wrote nothing, so they cannot see
+ * a disk that fills during the run.
+ */
+function writeOutput(what: string, file: string, content: string, append = false): void {
+  try {
+    writeFileSync(file, content, append ? { flag: 'a' } : undefined);
+  } catch (err) {
+    const reason = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : String(err);
+    throw new CliExit(2, `${what} ${file}: could not be written (${reason})`);
+  }
+}
+
 export function writeReportFiles(dir: string, report: ReportJson, html: boolean): WrittenReport {
-  makeDirs(dir);
+  try {
+    makeDirs(dir);
+  } catch (err) {
+    const reason = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : String(err);
+    throw new CliExit(2, `report folder ${dir}: could not be created (${reason})`);
+  }
   const json = path.join(dir, 'report.json');
-  writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
+  writeOutput('report', json, JSON.stringify(report, null, 2) + '\n');
   const written: WrittenReport = { dir, json };
   if (html) {
     written.html = path.join(dir, 'report.html');
-    writeFileSync(written.html, renderReportHtml(report));
+    writeOutput('report', written.html, renderReportHtml(report));
   }
   return written;
 }
@@ -265,17 +284,17 @@ export async function runCommand(opts: RunCommandOptions, io: CliIO): Promise<nu
       results.map((r) => ({ transport: r.transport, report: r.result.report, reportFile: path.relative(runDir, r.written.json) })),
     );
     const comparisonJson = path.join(runDir, 'comparison.json');
-    writeFileSync(comparisonJson, JSON.stringify(comparison, null, 2) + '\n');
+    writeOutput('comparison', comparisonJson, JSON.stringify(comparison, null, 2) + '\n');
     // --no-html leaves out every page, the comparison's too.
     const comparisonHtml = opts.html ? path.join(runDir, 'comparison.html') : undefined;
-    if (comparisonHtml) writeFileSync(comparisonHtml, renderComparisonHtml(comparison));
+    if (comparisonHtml) writeOutput('comparison', comparisonHtml, renderComparisonHtml(comparison));
     if (!opts.json) io.stdout.write(formatComparisonTable(comparison) + '\n' + `comparison: ${path.relative(io.cwd, comparisonHtml ?? comparisonJson)}\n`);
   }
 
   const last = results[results.length - 1];
   if (last) {
-    if (opts.junit) writeFileSync(path.resolve(io.cwd, opts.junit), renderJUnit(last.result.report));
-    if (opts.summaryMd) writeFileSync(path.resolve(io.cwd, opts.summaryMd), renderMarkdownSummary(last.result.report), { flag: 'a' });
+    if (opts.junit) writeOutput('--junit', path.resolve(io.cwd, opts.junit), renderJUnit(last.result.report));
+    if (opts.summaryMd) writeOutput('--summary-md', path.resolve(io.cwd, opts.summaryMd), renderMarkdownSummary(last.result.report), true);
     if (opts.json) {
       const summary = results.length === 1 ? summaryOf(last) : results.map(summaryOf);
       io.stdout.write(JSON.stringify(summary, null, 2) + '\n');

@@ -21,6 +21,7 @@ import type { HarnessJson, LoadAppliedJson, MetricJson, ReportJson, TimeseriesPo
 import { loadScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/types.js';
 import { withExpectedMetrics } from '../metrics/expected.js';
+import { VOLLEY_VERSION } from '../version.js';
 import { evaluateThresholds } from '../thresholds/evaluate.js';
 import { cpuBusyPercent, runHealth, summariseHealth } from './health.js';
 import { SHARED_SLOTS, liveArrivalsOf, openConnectionsOf, sharedSlotCount } from './messages.js';
@@ -96,17 +97,6 @@ export interface RunHandle {
   done: Promise<RunResult>;
 }
 
-const VOLLEY_VERSION = readVersion();
-
-function readVersion(): string {
-  try {
-    const here = path.dirname(fileURLToPath(import.meta.url));
-    const pkg = JSON.parse(readFileSync(path.resolve(here, '../../package.json'), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 /** Worker threads need JavaScript: from the sources (under vitest) use the built twin in dist/. */
 function workerScript(): string {
