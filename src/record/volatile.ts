@@ -15,22 +15,48 @@ const VOLATILE_KEY_EXACT = new Set([
   'id', 'ids', 'uuid', 'guid', 'nonce', 'token', 'ts', 'time', 'timestamp', 'date', 'now',
   'sid', 'session', 'sessionid', 'created', 'updated', 'expires', 'expiry', 'exp', 'iat', 'nbf',
   'seq', 'sequence', 'rand', 'random', 'signature', 'sig', 'hash', 'etag', 'serial', 'counter',
+  // Short ids written as one word: user, group, process, thread/trace, message.
+  'uid', 'gid', 'pid', 'tid', 'mid', 'rid', 'cid', 'txid',
 ]);
-const VOLATILE_KEY_SUFFIX_RE =
-  /(?:^|[_\-.])(?:id|ids|uuid|guid|nonce|token|ts|time|timestamp|date|at|seq|hash|sig)$|[a-z0-9](?:Id|Ids|ID|Uuid|Guid|Nonce|Token|Ts|Time|Timestamp|Date|At|Seq|Hash)$/;
+// `user_id`, `USER_ID`, `created-at`, `msg.ts`: a separator, then the id word (any case).
+const VOLATILE_KEY_SNAKE_RE = /(?:^|[_\-.])(?:id|ids|uuid|guid|nonce|token|ts|time|timestamp|date|at|seq|hash|sig)$/i;
+// `userId`, `sessionID`, `createdAt`: camelCase, so the case says where the word starts
+// (case-insensitive, `paid`, `valid`, `chat` and `format` would count).
+const VOLATILE_KEY_CAMEL_RE = /[a-z0-9](?:Id|Ids|ID|IDs|Uuid|UUID|Guid|GUID|Nonce|Token|Ts|Time|Timestamp|Date|At|Seq|Hash)$/;
+// `userid`, `messageid`, `requestid`, `createdat`, `USERID`: one word, no case or separator to
+// split it, so only with a prefix that names what the id is of (a bare `…id` is `paid`, `valid`,
+// `android`; a bare `…at` is `chat`, `format`).
+const VOLATILE_KEY_COMPOUND_RE = new RegExp(
+  '^(?:user|usr|message|msg|request|req|session|sess|conn|connection|client|device|room|channel|order|trace|' +
+    'span|event|evt|tx|txn|transaction|correlation|account|acct|player|game|chat|thread|conversation|job|task|' +
+    'instance|node|entity|record|doc|document|item|product|customer|socket|stream|sub|subscription|call|peer|' +
+    'sender|recipient|author|owner|parent|group|team|org|tenant|server|reply|response|packet|frame|batch|upload|' +
+    'file|post|comment|ticket|invoice|payment|cart|reference|ref|trade|quote|delivery|notification|' +
+    'created|updated|sent|received|expires|expired|issued|modified|deleted|started|ended|joined|last)' +
+    '(?:id|ids|uuid|guid|token|ts|time|timestamp|at|seq|nonce|hash|no|num)$',
+  'i',
+);
 
-/** Keys that carry a request/reply correlation value (JSON-RPC id, Phoenix ref, …). */
-export const CORRELATION_KEYS = new Set([
-  'id', 'requestId', 'request_id', 'reqId', 'req_id', 'correlationId', 'correlation_id', 'ref',
-  'rid', 'cid', 'msgId', 'msg_id', 'messageId', 'message_id', 'txid', 'callId', 'call_id', 'nonce',
-  'tag', 'seq',
+/** Keys that carry a request/reply correlation value (JSON-RPC id, Phoenix ref, …), in any
+ *  spelling: `requestId`, `request_id`, `REQUEST_ID`, `requestid` are one key. */
+const CORRELATION_KEY_WORDS = new Set([
+  'id', 'requestid', 'reqid', 'correlationid', 'ref', 'rid', 'cid', 'msgid', 'messageid', 'txid', 'callid',
+  'nonce', 'tag', 'seq',
 ]);
+export const CORRELATION_KEYS: { has(key: string): boolean } = {
+  has: (key: string) => CORRELATION_KEY_WORDS.has(key.toLowerCase().replace(/[_\-.]/g, '')),
+};
 
 /** Keys whose string values are a discriminator worth naming a step after. */
 export const DISCRIMINATOR_KEYS = ['type', 'event', 'op', 'action', 'cmd', 'command', 'method', 'kind', 'topic'];
 
 export function isVolatileKey(key: string): boolean {
-  return VOLATILE_KEY_EXACT.has(key.toLowerCase()) || VOLATILE_KEY_SUFFIX_RE.test(key);
+  return (
+    VOLATILE_KEY_EXACT.has(key.toLowerCase()) ||
+    VOLATILE_KEY_SNAKE_RE.test(key) ||
+    VOLATILE_KEY_CAMEL_RE.test(key) ||
+    VOLATILE_KEY_COMPOUND_RE.test(key)
+  );
 }
 
 /** A string whose shape says it is generated: uuid, long hex, ISO date, epoch digits, JWT, opaque token. */
@@ -58,8 +84,42 @@ export function isVolatile(key: string | undefined, value: unknown): boolean {
 
 // --- secrets --------------------------------------------------------------------------------
 
-const SECRET_KEY_RE =
-  /^(?:password|passwd|pass|pwd|secret|token|jwt|auth|authorization|credentials?|api[_-]?key|apikey|access[_-]?token|refresh[_-]?token|id[_-]?token|session[_-]?token|client[_-]?secret|private[_-]?key|signature)$|[a-z](?:Password|Secret|Token|ApiKey|Credentials?)$/i;
+// Whole keys that are credentials but whose words alone are too common to count (`pass`, `auth`,
+// `otp`, `pin`: in `passengers`, `author`, `pinned` they are not).
+const SECRET_KEY_EXACT_RE = /^(?:pass|auth|otp|pin|totp|mfa[_-]?code|creds)$/i;
+/** Words that make a key a credential wherever they stand in it (`csrf_token`, `user_password`,
+ *  `api_secret`, `passcode`). A key made of one lower-case word (`authtoken`, `userpassword`)
+ *  counts when it ends with one of them (not `pwd` or `jwt`: too short to end a word with). */
+const SECRET_WORDS = new Set([
+  'password', 'passwd', 'pwd', 'passcode', 'passphrase', 'secret', 'secrets', 'token', 'jwt', 'apikey',
+  'credential', 'credentials', 'signature', 'authorization', 'accesskey', 'secretkey', 'privatekey',
+  'sessionkey', 'apitoken', 'authtoken',
+]);
+const SECRET_WORD_SUFFIX_RE = /(?:password|passwd|passcode|passphrase|secret|token|apikey|accesskey|secretkey|privatekey|sessionkey|credentials?|signature)$/;
+/** `api_key`, `accessKey`, `x-api-key`, `privateKey`, `auth_key`: one of these words, then `key`. */
+const SECRET_KEY_OWNERS = new Set(['api', 'access', 'private', 'secret', 'session', 'auth', 'client', 'signing', 'encryption']);
+/** The last word that makes a key describe a credential rather than hold it: `token_type:
+ *  "Bearer"`, `tokenExpiresAt`, `password_min_length`, `secretName` (a Kubernetes secret's name),
+ *  `token_url`. A value under such a key is not secret, and replacing it with `${env.…}` would
+ *  only ask the user for a variable that holds what the recording already shows. */
+const SECRET_META_WORDS = new Set([
+  'type', 'types', 'kind', 'count', 'counts', 'len', 'length', 'size', 'ttl', 'expires', 'expiry', 'exp',
+  'expiration', 'expired', 'url', 'uri', 'endpoint', 'hint', 'policy', 'name', 'format', 'scheme', 'required',
+  'enabled', 'set', 'left', 'remaining', 'limit', 'used', 'usage', 'at', 'field', 'param', 'header', 'status',
+  'version', 'strength', 'changed', 'reset', 'rules', 'mode', 'algorithm', 'alg',
+]);
+
+/** "x_api_key" -> [x, api, key]; "accessKey" -> [access, key]; "APIKey" -> [api, key]; "jwt2" -> [jwt, 2]. */
+export function keyWords(key: string): string[] {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .replace(/([A-Za-z])([0-9])/g, '$1 $2')
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w.toLowerCase());
+}
+
 const SECRET_HEADER_RE = /token|secret|api[-_]?key|access[-_]?key|auth|password|session|signature|credential/i;
 // Query parameters that sign or key a URL: Azure SAS (`sig`), Google/AWS presigned URLs
 // (`X-Goog-Signature`, `X-Amz-Credential`), API gateways (`key`, `code`-less). Names too generic
@@ -67,9 +127,27 @@ const SECRET_HEADER_RE = /token|secret|api[-_]?key|access[-_]?key|auth|password|
 const SECRET_QUERY_RE =
   /^(?:sig|key|sas|sas[_-]?token|hmac|otp|pass|passwd|pwd|credentials?|x-(?:amz|goog)-(?:signature|credential|security-token)|access[_-]?key(?:[_-]?id)?|secret[_-]?key)$/i;
 
-/** A JSON key or query parameter whose value is a credential. */
+/**
+ * A JSON key or query parameter whose value is a credential. The key is split into words
+ * (camelCase, `_`, `-`, `.`): it is a credential when a word says so (`password`, `passcode`,
+ * `secret`, `token`, `jwt`, `apikey`, `credentials`, `signature`, `authorization`…), or a word
+ * pair does (`api`/`access`/`private`/`secret`/`session`/`auth`/`client` then `key`), unless the
+ * last word says the value describes the credential (`token_type`, `passwordLength`,
+ * `tokenExpiresAt`). `key` alone (a key press), `keyboard`, `monkey`, `tokens_left`, `author`,
+ * `passengers` are not credentials.
+ */
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEY_RE.test(key);
+  if (SECRET_KEY_EXACT_RE.test(key)) return true;
+  const words = keyWords(key);
+  if (words.length === 0) return false;
+  if (words.length > 1 && SECRET_META_WORDS.has(words[words.length - 1]!)) return false;
+  if (words.length === 1) return SECRET_WORDS.has(words[0]!) || SECRET_WORD_SUFFIX_RE.test(words[0]!);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (SECRET_WORDS.has(w)) return true;
+    if (w === 'key' && i > 0 && SECRET_KEY_OWNERS.has(words[i - 1]!)) return true;
+  }
+  return false;
 }
 
 /** A request header that carries a credential (besides Authorization and Cookie). */
