@@ -37,6 +37,7 @@ import {
   isSecretKey,
   isSecretQueryParam,
   isVolatile,
+  isVolatileKey,
   isVolatileString,
   looksLikeCredential,
   redactUrls,
@@ -196,6 +197,27 @@ interface Candidate {
 /** A run of characters that ids, tokens and numbers are made of; dots only inside. */
 const TOKEN_RE = /[A-Za-z0-9_\-+/=~]+(?:\.[A-Za-z0-9_\-+/=~]+)*/g;
 
+/** The tokens of a text that a value may be: each TOKEN_RE run (`/rooms/48213/feed`,
+ *  `k7Qz91aXbT`) and, inside it, each run between `/ . + = ~` and each alphanumeric run
+ *  (`rooms`, `48213`, `feed`), with their offsets: a path segment or a dotted part is a value
+ *  too. Every piece starts and ends where an alphanumeric run does, so `occurrences` finds it. */
+function tokensOf(text: string): { token: string; at: number }[] {
+  const out: { token: string; at: number }[] = [];
+  const seen = new Set<string>();
+  const push = (token: string, at: number): void => {
+    const k = `${at}:${token}`;
+    if (token.length === 0 || seen.has(k)) return;
+    seen.add(k);
+    out.push({ token, at });
+  };
+  for (const m of text.matchAll(TOKEN_RE)) {
+    push(m[0], m.index);
+    for (const p of m[0].matchAll(/[A-Za-z0-9_-]+/g)) push(p[0].replace(/^[_-]+|[_-]+$/g, ''), m.index + p.index + (p[0].length - p[0].replace(/^[_-]+/, '').length));
+    for (const p of m[0].matchAll(/[A-Za-z0-9]+/g)) push(p[0], m.index + p.index);
+  }
+  return out;
+}
+
 const DROP = Symbol('drop');
 type Dropped = typeof DROP;
 
@@ -216,6 +238,15 @@ class FlowWriter {
   private readonly usedVarNames = new Set<string>();
   /** Frame index -> captures taken from that frame (var -> the candidate it captures). */
   private readonly capturesByFrame = new Map<number, Map<string, Candidate>>();
+  /** Received values that change per run whether or not a send carries them back (ids, tokens,
+   *  long numbers the client never sent): a matcher's string that holds one leaves it out. */
+  private readonly varying = new ValueFinder();
+  /** Values chosen by their look (a session id, a token: 8+ characters), which sends and
+   *  matchers find anywhere inside a string; others only between non-alphanumeric characters. */
+  private readonly unbounded = new Set<string>();
+  /** The candidates sentText looks for in a send (echo candidates, and look candidates of 8+
+   *  characters), indexed so a long recording is not searched value by value. */
+  private readonly sendable = new ValueFinder();
   private sendCount = 0;
   /** A Socket.IO connection converted to events (socketio-flow.ts), by frame index. */
   private sio: SocketIoFlow | undefined;
@@ -238,13 +269,16 @@ class FlowWriter {
     const views = this.sio ? this.sio.messages.map(messageView) : this.flow.frames.map(viewOf);
     const periodic = periodicShapes(views);
     const windows = splitWindows(views, periodic);
-    const payloads = this.planCorrelation(windows);
-    this.assignRoles(windows);
-
-    const y = new YamlLines();
+    // The handshake's credentials first, so they get the names the docs give (Authorization:
+    // Bearer -> AUTH_TOKEN) even when a sent frame has a key of the same name (`auth_token`).
     const { target, query } = this.targetAndQuery();
     const headers = this.headers();
     const subprotocols = this.subprotocols();
+    const payloads = this.planCorrelation(windows);
+    this.collectVarying(views);
+    this.assignRoles(windows);
+
+    const y = new YamlLines();
     if (this.sio) {
       this.writeSocketIoHead(y, this.sio, headers, views);
       return this.writeBody(y, windows, payloads);
@@ -447,8 +481,26 @@ class FlowWriter {
 
   private rememberSent(view: FrameView): void {
     if (view.frame.opcode !== 1) return;
-    for (const m of view.frame.data.matchAll(TOKEN_RE)) this.sentTokens.add(m[0]);
-    if (view.isJson) walkValues(view.json, [], (_path, _key, value) => this.sentTokens.add(String(value)));
+    for (const m of tokensOf(view.frame.data)) this.sentTokens.add(m.token);
+    if (view.isJson) {
+      walkValues(view.json, [], (_path, _key, value) => {
+        this.sentTokens.add(String(value));
+        if (typeof value === 'string') for (const m of tokensOf(value)) this.sentTokens.add(m.token);
+      });
+    }
+  }
+
+  /** After planCorrelation: received JSON values that vary per run by their key or look, or
+   *  long numbers, which the client never sent (see `varying`). */
+  private collectVarying(views: FrameView[]): void {
+    for (const v of views) {
+      if (v.frame.direction !== 'receive' || !v.isJson) continue;
+      walkValues(v.json, [], (_path, key, value) => {
+        const text = String(value);
+        if (this.sentTokens.has(text) || !(echoWorthy(text) || isVolatileString(text))) return;
+        if (typeof value === 'number' || isVolatile(key, value) || (key !== undefined && isSecretKey(key))) this.varying.add(text, this.unbounded.has(text));
+      });
+    }
   }
 
   /**
@@ -466,17 +518,22 @@ class FlowWriter {
         if (this.candidates.has(text) || !jsonSafe(text)) return;
         if (typeof value === 'string' && value.length >= 6 && (isVolatile(key, value) || isSecretKey(key ?? ''))) {
           this.candidates.set(text, { view, path, key: key ?? 'value', echo: false });
+          if (text.length >= 8) {
+            this.unbounded.add(text);
+            this.sendable.add(text, true);
+          }
         } else if (echoWorthy(text) && !this.sentTokens.has(text)) {
           this.candidates.set(text, { view, path, key: key ?? 'value', echo: true });
+          this.sendable.add(text, false);
         }
       });
       return;
     }
     const text = view.frame.data;
-    for (const m of text.matchAll(TOKEN_RE)) {
-      const token = m[0];
+    for (const { token, at } of tokensOf(text)) {
       if (this.candidates.has(token) || this.sentTokens.has(token) || !echoWorthy(token)) continue;
-      this.candidates.set(token, { view, key: textTokenName(text, m.index), echo: true, at: m.index });
+      this.candidates.set(token, { view, key: textTokenName(text, at), echo: true, at });
+      this.sendable.add(token, false);
     }
   }
 
@@ -585,38 +642,42 @@ class FlowWriter {
   /** Free text to a template: captured values inside it become `${var}`, credentials
    *  (a JWT, `Bearer …`) `${env.NAME}`, a literal `${` is `$${`. */
   private sentText(text: string): string {
-    const hits: { start: number; end: number; placeholder: string }[] = [];
-    // Values chosen by look may sit inside a longer word ("echo:SID:hi" or "room-SID").
-    for (const [value, c] of this.candidates) {
-      if (c.echo || value.length < 8) continue;
-      for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + value.length)) {
-        const v = this.varFor(value);
-        if (v) hits.push({ start: at, end: at + value.length, placeholder: `\${${v}}` });
-      }
-    }
-    // Values chosen by echo only count as whole tokens, so 48213 is not found inside 1482130.
-    for (const m of text.matchAll(TOKEN_RE)) {
-      if (!this.candidates.get(m[0])?.echo) continue;
-      const v = this.varFor(m[0]);
-      if (v) hits.push({ start: m.index, end: m.index + m[0].length, placeholder: `\${${v}}` });
+    // Captured values and credentials; at one place the earlier, then the credential, then the
+    // longer hit wins. Placeholders are made only for the hits that win, so a value becomes a
+    // variable (and is captured), or a secret an env variable, only where the send uses it.
+    const hits: { start: number; end: number; credential: boolean; placeholder: () => string }[] = [];
+    const secret = (start: number, end: number, key: string, suggested: string): void => {
+      hits.push({ start, end, credential: true, placeholder: () => `\${env.${this.envFor(key, suggested)}}` });
+    };
+    // Values chosen by look may sit inside a longer word ("echo:SID:hi" or "roomSID"); values
+    // chosen by echo only between non-alphanumeric characters ("/rooms/48213/feed", "room:48213"),
+    // so 48213 is not found inside 1482130. Matchers find them by the same rule (occurrences).
+    for (const { start, end, value } of this.sendable.find(text)) {
+      hits.push({ start, end, credential: false, placeholder: () => `\${${this.varFor(value)!}}` });
     }
     for (const m of text.matchAll(/(?:Bearer\s+)?[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g)) {
-      hits.push({ start: m.index, end: m.index + m[0].length, placeholder: `\${env.${this.envFor(`text:${m[0]}`, 'TOKEN')}}` });
+      secret(m.index, m.index + m[0].length, `text:${m[0]}`, 'TOKEN');
     }
     // "Authorization: Bearer abc…" inside a text frame (STOMP, custom protocols): the scheme and
     // token go, as a whole-string `Bearer …` does in JSON.
     // "bearer"/"basic" are also words: after `Authorization:`, or with a digit in the token.
     for (const m of text.matchAll(/(Authorization\s*[:=]\s*)?\b(?:[Bb]earer|BEARER|[Bb]asic|BASIC)\s+([A-Za-z0-9\-._~+/]{8,}=*)/g)) {
       if (!m[1] && !/\d/.test(m[2]!)) continue;
-      const start = m.index + (m[1]?.length ?? 0);
-      hits.push({ start, end: m.index + m[0].length, placeholder: `\${env.${this.envFor(`text:${m[0]}`, 'TOKEN')}}` });
+      secret(m.index + (m[1]?.length ?? 0), m.index + m[0].length, `text:${m[0]}`, 'TOKEN');
     }
-    hits.sort((a, b) => a.start - b.start || b.end - a.end);
+    // `passcode:s3cr3t` (a STOMP header), `password=…`, `api_key=…` (a query string in text): the
+    // value after a key that names a credential, as in sent JSON.
+    for (const m of text.matchAll(/(?<![A-Za-z0-9_.-])([A-Za-z][A-Za-z0-9_.-]{1,40})[:=](?!\/\/)([^\s&;,"'<>]{3,})/g)) {
+      if (!isSecretKey(m[1]!) || m[2]!.startsWith('${')) continue;
+      const start = m.index + m[1]!.length + 1;
+      secret(start, start + m[2]!.length, `text:${m[1]}=${m[2]}`, m[1]!);
+    }
+    hits.sort((a, b) => a.start - b.start || Number(b.credential) - Number(a.credential) || b.end - a.end);
     let out = '';
     let pos = 0;
     for (const h of hits) {
-      if (h.start < pos) continue; // overlapping hit: the earlier, longer one won
-      out += escapeTemplate(text.slice(pos, h.start)) + h.placeholder;
+      if (h.start < pos) continue; // overlapping hit: the earlier one won
+      out += escapeTemplate(text.slice(pos, h.start)) + h.placeholder();
       pos = h.end;
     }
     return out + escapeTemplate(text.slice(pos));
@@ -741,18 +802,26 @@ class FlowWriter {
     const caps = this.capturesByFrame.get(view.frame.index) ?? new Map<string, Candidate>();
     // The values this frame brings vary per run: its matcher must not name them.
     const capturedHere = new Set([...caps.values()].map((c) => (c.path ? String(getPath(view.json, c.path)) : this.candidateText(c))));
+    // Values captured from a later frame (or from this one) vary too, and cannot be `${var}` yet.
+    const notYet = new ValueFinder();
+    for (const value of this.varsByValue.keys()) if (!vars.has(value)) notYet.add(value, this.unbounded.has(value));
+    const varFinder = new ValueFinder();
+    for (const value of vars.keys()) varFinder.add(value, this.unbounded.has(value));
+    const here = new ValueFinder();
+    for (const value of capturedHere) here.add(value, this.unbounded.has(value));
+    const ctx: MatchContext = { vars, varFinder, capturedHere, here, varying: [this.varying, notYet] };
     const f = view.frame;
     let spec: Record<string, unknown>;
     const capture: Record<string, unknown> = {};
     if (f.opcode === 2) spec = { binary: f.data };
     else if (view.isJson && isPlainObject(view.json)) {
       const sentJson = send?.isJson && isPlainObject(send.json) ? send.json : undefined;
-      const subset = matchObject(view.json, sentJson, vars, true, capturedHere);
+      const subset = matchObject(view.json, sentJson, ctx, true);
       spec = { json: subset === DROP ? {} : subset };
     } else {
       // Text (and JSON arrays, matched as text): tokens captured here become regex groups.
       const groups = [...caps].filter(([, c]) => !c.path).map(([name, c]) => ({ name, start: c.at!, end: c.at! + this.candidateText(c).length }));
-      const m = textMatcher(f.data, vars, capturedHere, groups);
+      const m = textMatcher(f.data, ctx, groups);
       spec = m.matcher;
       for (const [name, group] of m.groups) capture[name] = { regex: m.captureRegex, group };
     }
@@ -968,22 +1037,35 @@ const WHY_NOT_AWAITED: Record<Exclude<Role, 'reply' | 'follows' | 'captured'>, (
   periodic: (v) => `a periodic push (${v.periodic!.count} frames of this kind, about every ${seconds(v.periodic!.everyMs)}); expects skip it.`,
 };
 
+/** What a matcher may name of the values that change per run. */
+interface MatchContext {
+  /** Values captured before this frame -> their variable: written as `${var}`. */
+  vars: Map<string, string>;
+  varFinder: ValueFinder;
+  /** Values this frame brings that a later send carries back: never named. */
+  capturedHere: ReadonlySet<string>;
+  here: ValueFinder;
+  /** Other values known to change per run (ids, tokens, values captured later): a string that
+   *  holds one is left out (JSON) or has it as a pattern (text). */
+  varying: ValueFinder[];
+}
+
 function matchObject(
   obj: Record<string, unknown>,
   sent: Record<string, unknown> | undefined,
-  vars: Map<string, string>,
+  ctx: MatchContext,
   top: boolean,
-  capturedHere: ReadonlySet<string> = new Set(),
 ): Record<string, unknown> | Dropped {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(obj)) {
-    const m = matchValue(key, value, top ? sent : undefined, vars, capturedHere);
+    const m = matchValue(key, value, top ? sent : undefined, ctx);
     if (m !== DROP) Object.defineProperty(out, key, { value: m, enumerable: true, writable: true, configurable: true });
   }
   return Object.keys(out).length > 0 || top ? out : DROP;
 }
 
-function matchValue(key: string, value: unknown, sent: Record<string, unknown> | undefined, vars: Map<string, string>, capturedHere: ReadonlySet<string>): unknown {
+function matchValue(key: string, value: unknown, sent: Record<string, unknown> | undefined, ctx: MatchContext): unknown {
+  const { vars, capturedHere } = ctx;
   // A value this frame brings and a later send carries back changes per run: never matched.
   if ((typeof value === 'string' || typeof value === 'number') && capturedHere.has(String(value))) return DROP;
   // The reply echoes the request's correlation id: keeping it makes the expect wait for *this* reply.
@@ -993,8 +1075,12 @@ function matchValue(key: string, value: unknown, sent: Record<string, unknown> |
   if (typeof value === 'string') {
     const v = vars.get(value);
     if (v) return `\${${v}}`;
-    if (isVolatile(key, value) || isSecretKey(key) || looksLikeCredential(value) || value.length > MAX_MATCHED_STRING_CHARS) return DROP;
-    return escapeTemplate(value);
+    if (isVolatileKey(key) || isSecretKey(key) || looksLikeCredential(value) || value.length > MAX_MATCHED_STRING_CHARS) return DROP;
+    const t = templatedString(value, ctx);
+    // Shaped like an id as a whole ("t-" and a session id is 20 characters of base64): judged
+    // by what is left once the captured values in it are variables.
+    if (t === undefined || (t.vars === 0 && isVolatileString(value))) return DROP;
+    return t.text;
   }
   // Numbers are counts, prices, positions: they change between runs unless the client chose them.
   if (typeof value === 'number') {
@@ -1005,11 +1091,106 @@ function matchValue(key: string, value: unknown, sent: Record<string, unknown> |
   }
   if (typeof value === 'boolean' || value === null) return value;
   if (Array.isArray(value)) {
-    const stable = value.length <= 10 && value.every((e) => e === null || typeof e === 'boolean' || (typeof e === 'string' && !isVolatile(undefined, e) && e.length <= MAX_MATCHED_STRING_CHARS));
-    return stable ? value.map((e) => (typeof e === 'string' ? escapeTemplate(e) : e)) : DROP;
+    if (value.length > 10) return DROP;
+    const out: unknown[] = [];
+    for (const e of value) {
+      if (e === null || typeof e === 'boolean') out.push(e);
+      else if (typeof e !== 'string' || capturedHere.has(e) || looksLikeCredential(e) || e.length > MAX_MATCHED_STRING_CHARS) return DROP;
+      else if (vars.has(e)) out.push(`\${${vars.get(e)!}}`);
+      else {
+        const t = templatedString(e, ctx);
+        if (t === undefined || (t.vars === 0 && isVolatileString(e))) return DROP;
+        out.push(t.text);
+      }
+    }
+    return out;
   }
-  if (isPlainObject(value)) return matchObject(value, undefined, vars, false, capturedHere);
+  if (isPlainObject(value)) return matchObject(value, undefined, ctx, false);
   return DROP;
+}
+
+/** Where `value` occurs in `text`: between non-alphanumeric characters (48213 is not found
+ *  inside 1482130, nor abc123 inside xabc123), or anywhere when `anywhere`. The same rule finds
+ *  a captured value in a send (sentText) and in a matcher, so both name the same substrings. */
+function occurrences(text: string, value: string, anywhere = false): number[] {
+  const out: number[] = [];
+  if (value.length === 0) return out;
+  for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + value.length)) {
+    if (!anywhere) {
+      if (/[A-Za-z0-9]/.test(text[at - 1] ?? '') && /^[A-Za-z0-9]/.test(value)) continue;
+      if (/[A-Za-z0-9]/.test(text[at + value.length] ?? '') && /[A-Za-z0-9]$/.test(value)) continue;
+    }
+    out.push(at);
+  }
+  return out;
+}
+
+/**
+ * Finds many values in a text at once, each by the rule of `occurrences` (between
+ * non-alphanumeric characters, or anywhere). A value found between non-alphanumeric characters
+ * has its first alphanumeric run standing as a whole run of the text, so values are indexed by
+ * that run and only the text's runs are looked up.
+ */
+class ValueFinder {
+  private readonly byRun = new Map<string, { value: string; offset: number }[]>();
+  private readonly anywhere: string[] = [];
+  private readonly known = new Set<string>();
+
+  add(value: string, anywhere: boolean): void {
+    if (value.length === 0 || this.known.has(value)) return;
+    this.known.add(value);
+    const run = /[A-Za-z0-9]+/.exec(value);
+    if (anywhere || !run) {
+      this.anywhere.push(value);
+      return;
+    }
+    const list = this.byRun.get(run[0]) ?? [];
+    list.push({ value, offset: run.index });
+    this.byRun.set(run[0], list);
+  }
+
+  find(text: string): { start: number; end: number; value: string }[] {
+    const out: { start: number; end: number; value: string }[] = [];
+    if (this.byRun.size > 0) {
+      for (const m of text.matchAll(/[A-Za-z0-9]+/g)) {
+        for (const { value, offset } of this.byRun.get(m[0]) ?? []) {
+          const start = m.index - offset;
+          if (start < 0 || !text.startsWith(value, start)) continue;
+          if (/[A-Za-z0-9]$/.test(value) && /[A-Za-z0-9]/.test(text[start + value.length] ?? '')) continue;
+          out.push({ start, end: start + value.length, value });
+        }
+      }
+    }
+    for (const value of this.anywhere) for (const at of occurrences(text, value, true)) out.push({ start: at, end: at + value.length, value });
+    return out;
+  }
+}
+
+/**
+ * A string in a JSON matcher: values captured earlier inside it become `${var}` ("room:48213"
+ * -> "room:${roomId}"); undefined (leave the key out) when what is left still holds a value that
+ * changes per run: one captured from this frame or later, an id or token seen elsewhere in the
+ * recording, or a UUID, long hex, ISO date, JWT or epoch embedded in it ("room:6f1c2b3a-…",
+ * "user.a3f9c2e1b4d5f6a7", "/s/2025-11-25T05:53:21Z/x"). A JSON matcher compares whole strings,
+ * so, unlike a text frame's regex, it cannot hold a pattern for the varying part.
+ */
+function templatedString(value: string, ctx: MatchContext): { text: string; vars: number } | undefined {
+  const hits = ctx.varFinder.find(value).map((h) => ({ ...h, name: ctx.vars.get(h.value)! }));
+  hits.sort((a, b) => a.start - b.start || b.end - a.end);
+  let out = '';
+  let masked = '';
+  let pos = 0;
+  for (const h of hits) {
+    if (h.start < pos) continue;
+    out += escapeTemplate(value.slice(pos, h.start)) + `\${${h.name}}`;
+    masked += value.slice(pos, h.start) + ' ';
+    pos = h.end;
+  }
+  out += escapeTemplate(value.slice(pos));
+  masked += value.slice(pos);
+  for (const finder of [ctx.here, ...ctx.varying]) if (finder.find(masked).length > 0) return undefined;
+  for (const { re } of VOLATILE_TOKEN_PATTERNS) if (masked.search(re) >= 0) return undefined;
+  return { text: out, vars: hits.length };
 }
 
 /**
@@ -1020,8 +1201,7 @@ function matchValue(key: string, value: unknown, sent: Record<string, unknown> |
  */
 function textMatcher(
   text: string,
-  vars: Map<string, string>,
-  capturedHere: ReadonlySet<string> = new Set(),
+  ctx: MatchContext,
   groups: readonly { name: string; start: number; end: number }[] = [],
 ): { matcher: Record<string, unknown>; captureRegex: string; groups: Map<string, number> } {
   const hits: { start: number; end: number; pattern: string; plain: string; group?: string }[] = [];
@@ -1029,16 +1209,17 @@ function textMatcher(
     const p = `(${classOf(text.slice(g.start, g.end))})`;
     hits.push({ start: g.start, end: g.end, pattern: p, plain: p, group: g.name });
   }
-  const add = (value: string, pattern: string): void => {
-    for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + value.length)) {
-      // Whole tokens only: 48213 inside 1482130 is another number.
-      if (/[A-Za-z0-9]/.test(text[at - 1] ?? '') && /^[A-Za-z0-9]/.test(value)) continue;
-      if (/[A-Za-z0-9]/.test(text[at + value.length] ?? '') && /[A-Za-z0-9]$/.test(value)) continue;
-      hits.push({ start: at, end: at + value.length, pattern, plain: classOf(value) });
+  const add = (finder: ValueFinder, pattern: (value: string) => string | undefined): void => {
+    for (const { start, end, value } of finder.find(text)) {
+      const p = pattern(value);
+      if (p !== undefined) hits.push({ start, end, pattern: p, plain: classOf(value) });
     }
   };
-  for (const value of capturedHere) add(value, classOf(value));
-  for (const [value, name] of vars) add(value, `\${${name}}`);
+  add(ctx.here, classOf);
+  add(ctx.varFinder, (value) => `\${${ctx.vars.get(value)!}}`);
+  // Ids and tokens seen elsewhere in the recording (a room id in a JSON frame, never sent back)
+  // vary here too: a pattern, as the volatile shapes below.
+  for (const finder of ctx.varying) add(finder, (value) => (ctx.vars.has(value) ? undefined : classOf(value)));
   for (const { re, pattern } of VOLATILE_TOKEN_PATTERNS) {
     for (const m of text.matchAll(re)) hits.push({ start: m.index, end: m.index + m[0].length, pattern, plain: pattern });
   }
