@@ -144,12 +144,13 @@ export async function recordCommand(
   if (upstream.protocol !== 'ws:' && upstream.protocol !== 'wss:') throw new CliExit(2, `--upstream: expected ws:// or wss://, got ${upstream.protocol}`);
   const { nothingRecordedMessage, startRecorder } = await import('../record/proxy.js');
   const { generateScenario } = await import('../record/generate.js');
+  const { redactUrls } = await import('../record/volatile.js');
   const recorder = await startRecorder({
     upstream: opts.upstream,
     listen: opts.listen,
     onFrame: opts.quiet ? undefined : (line) => io.stderr.write(line + '\n'),
   });
-  io.stderr.write(`recording: point the client at ${recorder.listenUrl} (relaying to ${opts.upstream}); Ctrl-C writes the scenario\n`);
+  io.stderr.write(`recording: point the client at ${recorder.listenUrl} (relaying to ${redactUrls(opts.upstream)}); Ctrl-C writes the scenario\n`);
   await waitForStop(opts.durationMs);
   const flows = recorder.flows();
   const refused = recorder.refused();

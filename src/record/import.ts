@@ -16,6 +16,9 @@ export interface ImportHarOptions {
 export function importHar(file: string, opts: ImportHarOptions): GeneratedScenario {
   let urlFilter: RegExp | undefined;
   if (opts.urlFilter !== undefined) {
+    // An empty regex matches every URL: `--url-filter ""` (or a shell variable that was not set)
+    // would silently import everything.
+    if (opts.urlFilter === '') throw new VolleyError('INVALID_INPUT', '--url-filter: expected a regular expression that URLs must match, got an empty one');
     try {
       urlFilter = new RegExp(opts.urlFilter);
     } catch (err) {

@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { VolleyError } from '../errors.js';
 import { splitSubprotocols, type ObservedFlow, type ObservedFrame } from './flows.js';
+import { redactUrls } from './volatile.js';
 
 export interface RecorderOptions {
   /** ws:// or wss:// URL of the real server. */
@@ -84,6 +85,8 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const id = ++connections;
     const url = upstreamUrlFor(upstream, req.url);
+    // stderr ends up in terminals' scrollback and CI logs: the URL without its tokens.
+    const shown = redactUrls(url);
     const offered = splitSubprotocols(req.headers['sec-websocket-protocol']);
     const flow: ObservedFlow = {
       url,
@@ -121,7 +124,7 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
     up.once('unexpected-response', (_r, res) => {
       wasRefused = true;
       refusedReasons.push(`${res.statusCode ?? 502} ${res.statusMessage ?? ''}`.trimEnd());
-      log(`! #${id} ${url} refused the handshake: ${res.statusCode} ${res.statusMessage ?? ''}`.trimEnd());
+      log(`! #${id} ${shown} refused the handshake: ${res.statusCode} ${res.statusMessage ?? ''}`.trimEnd());
       rejectHandshake(socket, res.statusCode ?? 502, res.statusMessage ?? 'Bad Gateway');
       pairs.delete(pair);
       up.terminate();
@@ -129,8 +132,8 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
     up.once('error', (err: Error) => {
       // After the open, the close handler ends the other leg; after a refusal, all is said.
       if (pair.client || wasRefused) return;
-      refusedReasons.push(err.message);
-      log(`! #${id} ${url}: ${err.message}`);
+      refusedReasons.push(redactUrls(err.message));
+      log(`! #${id} ${shown}: ${redactUrls(err.message)}`);
       rejectHandshake(socket, 502, 'Bad Gateway');
       pairs.delete(pair);
     });
@@ -139,7 +142,7 @@ export async function startRecorder(opts: RecorderOptions): Promise<Recorder> {
       wss.handleUpgrade(req, socket, head, (client) => {
         pair.client = client;
         flows.push(flow);
-        log(`+ #${id} ${url}${up.protocol ? ` (${up.protocol})` : ''}`);
+        log(`+ #${id} ${shown}${up.protocol ? ` (${up.protocol})` : ''}`);
         for (const e of early.splice(0)) client.send(e.data, { binary: e.isBinary });
         client.on('message', (data: RawData, isBinary: boolean) => {
           const bytes = toBuffer(data);
