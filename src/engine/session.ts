@@ -83,6 +83,38 @@ function planFor(step: Step, metrics: MetricsRegistry): StepPlan {
   return plan;
 }
 
+/**
+ * The variables of a session that has none yet. Shared by every such session and never written:
+ * a session takes a Map of its own (writableVars) before its first capture or `set`, so the many
+ * sessions of a scenario without variables do not each hold an empty Map (~200 bytes).
+ */
+const NO_VARS: Map<string, string> = new Map();
+
+/** A session's template context; `nextSeq` is a method, not a closure per session. */
+class SessionContext implements RenderContext {
+  vars: Map<string, string>;
+  readonly vu: number;
+  iter = 0;
+  readonly data: Record<string, string> | undefined;
+  readonly env: NodeJS.ProcessEnv;
+  private seqValue = 0;
+  constructor(vars: Map<string, string>, vu: number, data: Record<string, string> | undefined, env: NodeJS.ProcessEnv) {
+    this.vars = vars;
+    this.vu = vu;
+    this.data = data;
+    this.env = env;
+  }
+  nextSeq(): number {
+    return ++this.seqValue;
+  }
+}
+
+/** The sleep of a think step or a pacing delay is over: run the steps on (a timer callback
+ *  shared by every session; no promise or closure per sleep). */
+function sleepOver(session: Session, token: number): void {
+  session.sleepOver(token);
+}
+
 class SessionEnded extends Error {}
 
 /** A send found the connection already closing: the close that follows says why (counted once,
@@ -162,7 +194,7 @@ export class Session implements TransportSink, DeadlineHolder {
   deadlineAtMs = Infinity;
   private readonly env: SessionEnv;
   private readonly metrics: MetricsRegistry;
-  readonly ctx: RenderContext;
+  readonly ctx: SessionContext;
   private transport: Transport | undefined;
   private inbox: InboundFrame[] = [];
   /** autoReply rules; `prepared` is undefined for a matcher whose templates read variables
@@ -183,7 +215,6 @@ export class Session implements TransportSink, DeadlineHolder {
   private sleepResolve: (() => void) | undefined;
   private bytesSentCounted = 0;
   private bytesReceivedCounted = 0;
-  private seq = 0;
   private readonly start: SessionStart;
   private readonly debug: ((line: string) => void) | undefined;
   private readonly debugOriginMs = performance.now();
@@ -218,14 +249,7 @@ export class Session implements TransportSink, DeadlineHolder {
     this.env = env;
     this.metrics = env.metrics;
     this.start = start;
-    this.ctx = {
-      vars: env.setupVars ? new Map(Object.entries(env.setupVars)) : new Map(),
-      vu: start.vu,
-      iter: 0,
-      nextSeq: () => ++this.seq,
-      data: start.data,
-      env: env.env,
-    };
+    this.ctx = new SessionContext(env.setupVars ? new Map(Object.entries(env.setupVars)) : NO_VARS, start.vu, start.data, env.env);
     if (start.debug) {
       const origin = this.debugOriginMs;
       const out = start.debug;
@@ -488,7 +512,7 @@ export class Session implements TransportSink, DeadlineHolder {
         const delay = intended - performance.now();
         if (delay > 0) {
           loop.pausedBefore = i;
-          this.suspendOn(this.sleep(delay));
+          this.sleepThenAdvance(delay);
           return ITERATION_WAITS;
         }
       }
@@ -528,7 +552,7 @@ export class Session implements TransportSink, DeadlineHolder {
       case 'think': {
         const ms = step.minMs === step.maxMs ? step.minMs : step.minMs + Math.random() * (step.maxMs - step.minMs);
         if (ms <= 0) return false;
-        this.suspendOn(this.sleep(ms));
+        this.sleepThenAdvance(ms);
         return true;
       }
       case 'loop':
@@ -551,7 +575,8 @@ export class Session implements TransportSink, DeadlineHolder {
         // gives b the old a.
         const entries = Object.entries(step.vars);
         const values = entries.map(([, tpl]) => tpl.render(this.ctx));
-        for (let i = 0; i < entries.length; i++) this.ctx.vars.set(entries[i]![0], values[i]!);
+        const vars = this.writableVars();
+        for (let i = 0; i < entries.length; i++) vars.set(entries[i]![0], values[i]!);
         return false;
       }
     }
@@ -765,6 +790,12 @@ export class Session implements TransportSink, DeadlineHolder {
     if (t.countsSentFrames !== true) this.metrics.frameSent();
   }
 
+  /** The session's own variables, made on the first write (see NO_VARS). */
+  private writableVars(): Map<string, string> {
+    if (this.ctx.vars === NO_VARS) this.ctx.vars = new Map();
+    return this.ctx.vars;
+  }
+
   private ensureOpen(): void {
     if (this.aborted || this.closed) throw new SessionEnded();
   }
@@ -779,7 +810,7 @@ export class Session implements TransportSink, DeadlineHolder {
   /** Applies the expect's captures to a matched frame (a capture that finds nothing is counted). */
   private captured(spec: ExpectSpec, frame: InboundFrame | undefined): InboundFrame | undefined {
     if (frame !== undefined && hasKeys(spec.capture)) {
-      const problem = applyCaptures(spec.capture, frame, this.ctx.vars);
+      const problem = applyCaptures(spec.capture, frame, this.writableVars());
       if (problem !== undefined) this.expectFailed('capture_failed', problem);
     }
     return frame;
@@ -837,6 +868,22 @@ export class Session implements TransportSink, DeadlineHolder {
       this.metrics.trend(TREND.sendBlocked).recordMs(performance.now() - blockedAt);
     }
     this.ensureOpen();
+  }
+
+  /**
+   * A think or pacing sleep: one timer, then the steps run on. The commonest wait of a held
+   * session, so it takes no promise (suspendOn would add a promise, two resolving functions and
+   * two callbacks per sleep). A stale timer (the steps ended meanwhile) resumes nothing.
+   */
+  private sleepThenAdvance(ms: number): void {
+    const token = ++this.suspension;
+    this.sleepTimer = setTimeout(sleepOver, ms, this, token);
+  }
+
+  /** @internal the timer of sleepThenAdvance fired. */
+  sleepOver(token: number): void {
+    this.sleepTimer = undefined;
+    if (token === this.suspension) this.advance();
   }
 
   private sleep(ms: number): Promise<void> {

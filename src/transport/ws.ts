@@ -190,9 +190,10 @@ class WsTransport implements Transport {
           }
         } else for (const [k, v] of Object.entries(o.headers)) this.debug(`  ${k}: ${v}`);
       }
-      ws.on('upgrade', onUpgrade);
+      // Listeners only for what is used: every event name grows the emitter's dictionary, held
+      // by every connection (upgrade is for --debug; pong is added by the first ping).
+      if (this.debug) ws.on('upgrade', onUpgrade);
       ws.on('message', onMessage);
-      ws.on('pong', onPong);
       ws.on('close', onClose);
       ws.on('error', onError);
       ws.once('open', () => {
@@ -308,6 +309,7 @@ class WsTransport implements Transport {
       }, timeoutMs);
       const payload = Buffer.from(`volley ${++this.pingsSent}`);
       this.pongWaiter = { payload, sentAtMs: performance.now(), timer, resolve };
+      if (this.pingsSent === 1) ws.on('pong', onPong);
       ws.ping(payload);
     });
   }
