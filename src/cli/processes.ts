@@ -67,6 +67,10 @@ export async function runProcesses(opts: ProcessesOptions, io: CliIO): Promise<n
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const exitCleanup = (): void => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  };
+  process.on('exit', exitCleanup);
   // The start barrier: once every child has loaded (or is gone), all get one start time.
   const readyChildren = new Set<number>();
   const goneChildren = new Set<number>();
@@ -95,7 +99,12 @@ export async function runProcesses(opts: ProcessesOptions, io: CliIO): Promise<n
       shardDirs.push(dir);
       const args = [binPath, 'run', ...opts.childArgs, '--segment', `${i + 1}/${n}`, '--out', dir, '--quiet', '--progress-json', '--start-gate'];
       if (!opts.html) args.push('--no-html');
-      const child = spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'pipe'], env: io.env });
+      // Each child in a process group of its own: a terminal's Ctrl-C goes to the whole
+      // foreground group, so children in ours got it from the terminal and again from
+      // onSignal, and took the second as "stop now" (sessions cut, gracefulStop skipped).
+      // Signals reach them from onSignal alone, once; exitCleanup ends them if this process
+      // goes first.
+      const child = spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'pipe'], env: io.env, detached: true });
       // A child that has gone never reads its go line.
       child.stdin!.on('error', () => {});
       children.push(child);
@@ -135,6 +144,7 @@ export async function runProcesses(opts: ProcessesOptions, io: CliIO): Promise<n
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('exit', exitCleanup);
   }
   if (live) io.stderr.write('\r\x1b[K');
 

@@ -7,6 +7,7 @@ import { VolleyError } from '../errors.js';
 import { parseMetricKey } from '../metrics/names.js';
 import { compareReports, formatComparison, renderComparisonReportHtml } from '../report/compare.js';
 import { formatSummary } from '../report/console.js';
+import { noConnectionOpened } from '../report/format.js';
 import { renderReportHtml } from '../report/html.js';
 import { mergeReports, missingSegments } from '../report/merge.js';
 import { readReport } from '../report/read.js';
@@ -108,8 +109,13 @@ export function mergeCommand(files: string[], out: string, htmlOut: string | und
   if (htmlOut) writeOut('--html', htmlOut, renderReportHtml(merged));
   io.stdout.write(formatSummary(merged, { color: colorEnabled(io.stdout, io.env) }) + '\n');
   io.stdout.write(`merged ${files.length} reports into ${out}\n`);
+  // The exit codes of `volley run` (and --processes) for the same outcome: a merge Job gates on it.
   if (merged.interrupted) return 130;
-  return merged.thresholds.some((t) => !t.ok) ? 1 : 0;
+  if (noConnectionOpened(merged)) {
+    io.stderr.write(`volley merge: no shard opened a connection to ${merged.target}: the run could not proceed\n`);
+    return 3;
+  }
+  return merged.aborted || merged.thresholds.some((t) => !t.ok) ? 1 : 0;
 }
 
 export async function importCommand(

@@ -231,13 +231,13 @@ export function formatComparison(c: Comparison, opts: { color: boolean }): strin
   for (const t of c.trends) {
     rows.push([
       t.metric + (t.a ? '' : ' (only b)') + (t.b ? '' : ' (only a)'),
-      formatMs(t.a?.p50),
-      formatMs(t.b?.p50),
+      formatMs(measured(t.a)?.p50),
+      formatMs(measured(t.b)?.p50),
       delta(t.metric, 'p50', t.deltaPct.p50),
       delta(t.metric, 'p90', t.deltaPct.p90),
       delta(t.metric, 'p95', t.deltaPct.p95),
-      formatMs(t.a?.p99),
-      formatMs(t.b?.p99),
+      formatMs(measured(t.a)?.p99),
+      formatMs(measured(t.b)?.p99),
       delta(t.metric, 'p99', t.deltaPct.p99),
     ]);
   }
@@ -320,7 +320,7 @@ export function renderComparisonReportHtml(c: Comparison): string {
       (t) =>
         `<tr data-trend${attr('data-metric', t.metric)}${attr('data-regressed', COMPARED_PERCENTILES.some((p) => regressed(t.metric, p)))}>` +
         `<td><code>${escapeHtml(t.metric)}</code></td>` +
-        COMPARED_PERCENTILES.map((p) => `<td>${formatMs(t.a?.[p])}</td><td>${formatMs(t.b?.[p])}</td>${deltaCell(t.metric, p, t.deltaPct[p])}`).join('') +
+        COMPARED_PERCENTILES.map((p) => `<td>${formatMs(measured(t.a)?.[p])}</td><td>${formatMs(measured(t.b)?.[p])}</td>${deltaCell(t.metric, p, t.deltaPct[p])}`).join('') +
         `</tr>`,
     )
     .join('');
@@ -368,4 +368,9 @@ export function renderComparisonReportHtml(c: Comparison): string {
       : '') +
     `</main></body></html>\n`
   );
+}
+
+/** A side's percentiles when it has samples: a trend with count 0 shows "–", not 0 ms. */
+function measured<T extends { count: number }>(side: T | null): T | undefined {
+  return side !== null && side.count > 0 ? side : undefined;
 }

@@ -105,6 +105,17 @@ function checkShard(report: ReportJson, file: string, head: ReportJson, headFile
  * the same moment on the same host are the same run.
  */
 function refuseRepeats(shards: readonly Shard[]): void {
+  // A segment is a share of the load: two inputs holding one (two runs of 1/3, a merged report
+  // beside one of its own shards, two whole --processes runs) would count that share twice.
+  const holder = new Map<string, string>();
+  for (const s of shards) {
+    for (const seg of segmentsOf(s.report.load)) {
+      const earlier = holder.get(seg);
+      if (earlier !== undefined)
+        throw new VolleyError('INVALID_INPUT', `${s.file}: holds shard ${seg}, which ${earlier} already holds; each shard merges once`);
+      holder.set(seg, s.file);
+    }
+  }
   const seen = new Map<string, string>();
   for (const s of shards) {
     const r = s.report;

@@ -47,6 +47,10 @@ describe('volley compare when b has no samples of a metric a measured', () => {
     expect(gated.stdout).toMatch(/✗ latency: 10 samples in a, none in b/);
     expect(gated.stdout).toMatch(/✗ latency\{name:say\}: 10 samples in a, none in b/);
     expect(gated.stdout).not.toContain('OK: no latency percentile');
+    // b measured nothing: its percentiles are "–", not 0 ms (b's report holds the trend at count 0).
+    const latencyRow = gated.stdout.split('\n').find((l) => /^\s*latency\s/.test(l));
+    expect(latencyRow, gated.stdout).toBeDefined();
+    expect(latencyRow!.trim().split(/\s+/).slice(1, 3)[1]).toBe('–');
 
     const html = path.join(dir, 'cmp.html');
     const withHtml = await runCli(['compare', 'a/report.json', 'b/report.json', '--fail-on-regression', '10%', '--html', html], { cwd: dir });

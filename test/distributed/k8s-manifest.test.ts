@@ -335,6 +335,19 @@ describe('the pods\' shell', () => {
     const invalid = runScript(scriptOf(shardJob), env, fakeVolley(dir, 2));
     expect(invalid.status).toBe(2);
     expect(readFileSync(path.join(shardDir, 'exit-code'), 'utf8').trim()).toBe('2');
+
+    // Could not proceed (3) with its retry still to come: no exit-code, so the merge Job waits
+    // for the retry instead of merging the failed attempt; on the last attempt it is final.
+    const firstAttempt = runScript(scriptOf(shardJob), { ...env, INDEX_FAILURES: '0' }, fakeVolley(dir, 3));
+    expect(firstAttempt.status).toBe(3);
+    expect(existsSync(path.join(shardDir, 'exit-code'))).toBe(false);
+    const lastAttempt = runScript(scriptOf(shardJob), { ...env, INDEX_FAILURES: '1' }, fakeVolley(dir, 3));
+    expect(lastAttempt.status).toBe(3);
+    expect(readFileSync(path.join(shardDir, 'exit-code'), 'utf8').trim()).toBe('3');
+    // Evicted or interrupted (130) is retried without counting: never final.
+    const evicted = runScript(scriptOf(shardJob), { ...env, INDEX_FAILURES: '1' }, fakeVolley(dir, 130));
+    expect(evicted.status).toBe(130);
+    expect(existsSync(path.join(shardDir, 'exit-code'))).toBe(false);
   });
 
   it('the merge Job waits for every shard, merges their reports, and its exit code is the verdict', () => {

@@ -91,6 +91,7 @@ describe('mergeReports', () => {
     const b = shardReport(
       {
         startMs: T0 + 2300, // starts 2.3 s later: its first second ends at merged t = 3
+        segment: '2/2',
         seconds: [second([0.5, 0.7, 900], 7, 4), second([8, 9], 3), second([10], 1), second([11], 1, 0, 4)],
         lagMs: 12,
         cpuPercent: 61,
@@ -133,12 +134,12 @@ describe('mergeReports', () => {
     expect(merged.interrupted).toBe(true);
     expect(merged.harness).toEqual({ eventLoopLagP99Ms: 12, cpuPercent: 50.5, limited: false });
     expect(merged.environment).toMatchObject({ cpus: 2, workers: 2, processes: 2, hostname: 'host-a' });
-    expect(merged.load).toEqual({ model: 'connections', connections: 10, durationS: 4, gracefulStopS: 5, segments: ['1/2'] });
+    expect(merged.load).toEqual({ model: 'connections', connections: 10, durationS: 4, gracefulStopS: 5, segments: ['1/2', '2/2'] });
   });
 
   test('the merged gauge peak is the peak of the summed series, not the largest shard', () => {
     const a = shardReport({ startMs: T0, seconds: [second([1], 1, 5), second([1], 1), second([1], 1, 0, 5)] });
-    const b = shardReport({ startMs: T0 + 200, seconds: [second([1], 1, 4), second([1], 1), second([1], 1, 0, 4)] });
+    const b = shardReport({ startMs: T0 + 200, seconds: [second([1], 1, 4), second([1], 1), second([1], 1, 0, 4)], segment: '2/2' });
     const merged = mergeReports([a, b], ['a.json', 'b.json']);
     expect((a.metrics['active_connections'] as GaugeJson).max).toBe(5);
     expect(merged.timeseries.map((p) => p.active)).toEqual([9, 9, 0]);
@@ -152,6 +153,7 @@ describe('mergeReports', () => {
     });
     const early = shardReport({
       startMs: T0,
+      segment: '2/2',
       seconds: [{ ...second([], 0), errors: [['expect_timeout', 'early shard'], ['expect_timeout', 'again']] }],
     });
     const merged = mergeReports([late, early], ['late.json', 'early.json']);
@@ -165,9 +167,9 @@ describe('mergeReports', () => {
   });
 
   test('cpus count once per host, and add across hosts', () => {
-    const a = shardReport({ startMs: T0, seconds: [second([1], 1)], hostname: 'h1' });
-    const b = shardReport({ startMs: T0 + 1, seconds: [second([1], 1)], hostname: 'h2' });
-    const c = shardReport({ startMs: T0 + 2, seconds: [second([1], 1)], hostname: 'h2' });
+    const a = shardReport({ startMs: T0, seconds: [second([1], 1)], hostname: 'h1', segment: '1/3' });
+    const b = shardReport({ startMs: T0 + 1, seconds: [second([1], 1)], hostname: 'h2', segment: '2/3' });
+    const c = shardReport({ startMs: T0 + 2, seconds: [second([1], 1)], hostname: 'h2', segment: '3/3' });
     const merged = mergeReports([a, b, c], ['a', 'b', 'c']);
     expect(merged.environment).toMatchObject({ cpus: 4, workers: 3, processes: 3 });
     expect(merged.environment.hostname).toBeUndefined();
@@ -175,7 +177,7 @@ describe('mergeReports', () => {
 
   test('refuses shards of a different scenario, naming the file', () => {
     const a = shardReport({ startMs: T0, seconds: [second([1], 1)] });
-    const b = shardReport({ startMs: T0, seconds: [second([1], 1)], sha256: 'b'.repeat(64) });
+    const b = shardReport({ startMs: T0, seconds: [second([1], 1)], sha256: 'b'.repeat(64), segment: '2/2' });
     const attempt = (): ReportJson => mergeReports([a, b], ['shards/0.json', 'shards/1.json']);
     expect(attempt).toThrow(VolleyError);
     expect(attempt).toThrow(/^shards\/1\.json: ran a different scenario \(sha256 bbbbbbbbbbbb…\) than shards\/0\.json/);
@@ -188,12 +190,13 @@ describe('mergeReports', () => {
 
   test('refuses another format, another transport, a damaged histogram and no input', () => {
     const a = shardReport({ startMs: T0, seconds: [second([1], 1)] });
-    const v2 = { ...a, format: 2 } as unknown as ReportJson;
+    const other = { ...a, load: { ...a.load!, segment: '2/2' } };
+    const v2 = { ...other, format: 2 } as unknown as ReportJson;
     expect(() => mergeReports([a, v2], ['a.json', 'v2.json'])).toThrow(/^v2\.json: report format 2 cannot be merged/);
-    const lp = { ...a, transport: 'long-poll' };
+    const lp = { ...other, transport: 'long-poll' };
     expect(() => mergeReports([a, lp], ['a.json', 'lp.json'])).toThrow(/^lp\.json: ran over transport long-poll/);
     const damaged: ReportJson = {
-      ...a,
+      ...other,
       startedAt: new Date(T0 + 5).toISOString(),
       metrics: { ...a.metrics, latency: { ...(a.metrics['latency'] as TrendJson), hdr: 'HISTFAAA!!' } },
     };
@@ -206,10 +209,19 @@ describe('mergeReports', () => {
   test('refuses one shard given twice (it would count its sessions twice), naming both files', () => {
     const a = shardReport({ startMs: T0, seconds: [second([1, 2], 3)] });
     expect(() => mergeReports([a, a], ['out/s1/report.json', 'copy.json'])).toThrow(
-      /^copy\.json: the same shard 1\/2 as out\/s1\/report\.json \(started .*\); each shard merges once$/,
+      /^copy\.json: holds shard 1\/2, which out\/s1\/report\.json already holds; each shard merges once$/,
     );
-    const b = shardReport({ startMs: T0 + 3, seconds: [second([4], 1)] });
-    expect(mergeReports([a, b], ['a.json', 'b.json']).metrics['frames_sent']).toBeDefined();
+    // Another run of the same segment (a retry, a second --processes run) would double it too.
+    const again = shardReport({ startMs: T0 + 60_000, seconds: [second([1, 2], 3)] });
+    expect(() => mergeReports([a, again], ['run1.json', 'run2.json'])).toThrow(/^run2\.json: holds shard 1\/2, which run1\.json already holds/);
+    // As does a merged report beside one of its own shards.
+    const b = shardReport({ startMs: T0 + 3, seconds: [second([4], 1)], segment: '2/2' });
+    const whole = mergeReports([a, b], ['a.json', 'b.json']);
+    expect(whole.metrics['frames_sent']).toBeDefined();
+    expect(() => mergeReports([whole, b], ['m.json', 'b.json'])).toThrow(/^b\.json: holds shard 2\/2, which m\.json already holds/);
+    // Runs without segments (two whole runs) still merge.
+    const [u, v] = [{ ...a, load: { ...a.load!, segment: undefined } }, { ...again, load: { ...again.load!, segment: undefined } }];
+    expect(mergeReports([u, v], ['u.json', 'v.json']).metrics['frames_sent']).toBeDefined();
   });
 
   test('merging one report keeps its metrics', () => {
