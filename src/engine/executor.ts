@@ -19,6 +19,8 @@ const OPEN_BATCH = 250;
  */
 const OPEN_BUDGET_MS = 4;
 const TICK_MS = 20;
+/** How long sessions cut at the end of gracefulStop may take to close politely (see abort). */
+const POLITE_CLOSE_LIMIT_MS = 500;
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5000;
 
@@ -50,6 +52,7 @@ export class Executor {
   private aborted = false;
   private timer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
+  private cutTimer: NodeJS.Timeout | undefined;
   private finish: (() => void) | undefined;
   private readonly done: Promise<void>;
   private schedulingDone = false;
@@ -107,6 +110,15 @@ export class Executor {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     for (const s of this.live) s.abort(politely);
+    if (politely && this.live.size > 0 && this.cutTimer === undefined) {
+      // A polite close waits for the server's close answer (and counts the frames before it),
+      // but a server that never answers, or keeps pushing, held the run up to 10 s past
+      // gracefulStop. Past this bound the connections are cut.
+      this.cutTimer = setTimeout(() => {
+        for (const s of this.live) s.abort(false);
+      }, POLITE_CLOSE_LIMIT_MS);
+      this.cutTimer.unref?.();
+    }
     this.maybeFinish();
   }
 
@@ -164,7 +176,11 @@ export class Executor {
     const iterations = load.iterations ?? (load.durationMs === undefined && !load.stages ? 1 : undefined);
     let n = 0;
     let backoffMs = 0;
+    const endMs = plannedDurationMs(load);
     while (!this.stopping && (iterations === undefined || n < iterations) && j < this.wantedSlots) {
+      // A session that ends just before the tick that stops the run is not replaced after the
+      // planned end (it started up to a tick, 20 ms, late and ran into gracefulStop).
+      if (endMs !== undefined && this.elapsedMs() >= endMs) break;
       const outcome = await this.runOne(vu, 0);
       n++;
       if (outcome === 'connect_failed') {
@@ -255,6 +271,7 @@ export class Executor {
     }
     if (this.timer) clearTimeout(this.timer);
     if (this.graceTimer) clearTimeout(this.graceTimer);
+    if (this.cutTimer) clearTimeout(this.cutTimer);
     const f = this.finish;
     this.finish = undefined;
     f?.();
