@@ -67,7 +67,11 @@ function upgrade(socket: Socket, then: (socket: Socket) => void, onClientClose: 
 type Behaviour = (socket: Socket) => void;
 
 export const behaviours: { name: string; run: Behaviour }[] = [
-  { name: 'binary first, then the awaited text', run: (s) => upgrade(s, (u) => u.write(Buffer.concat([frame(0x2, [1, 2, 3]), frame(0x1, Buffer.from('hi'))]))) },
+  // An answer to the client's frame (after it: frames from before a send cannot answer it).
+  {
+    name: 'binary first, then the awaited text',
+    run: (s) => upgrade(s, (u) => u.once('data', () => u.write(Buffer.concat([frame(0x2, [1, 2, 3]), frame(0x1, Buffer.from('hi'))])))),
+  },
   { name: 'invalid UTF-8 in a text frame', run: (s) => upgrade(s, (u) => u.write(frame(0x1, [0xc3, 0x28]))) },
   { name: 'close with an application code', run: (s) => upgrade(s, (u) => u.end(closeFrame(4321, 'bye'))) },
   { name: 'close with an invalid code', run: (s) => upgrade(s, (u) => u.write(closeFrame(999))) },
