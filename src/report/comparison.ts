@@ -158,15 +158,16 @@ interface Bar {
   color: string;
 }
 
-/** Horizontal bars, one row per bar, scaled to the largest value; null values show "–". */
-function barChart(title: string, bars: Bar[], format: (v: number) => string): string {
+/** Horizontal bars, one row per bar, scaled to the largest value (or to `scaleMax` when it is
+ *  larger: CPU reads against 100%, not against the busiest bar); null values show "–". */
+function barChart(title: string, bars: Bar[], format: (v: number) => string, scaleMax = 0): string {
   const rowH = 26;
   const labelW = 160;
   const barW = 360;
   const valueW = 110;
   const width = labelW + barW + valueW;
   const height = bars.length * rowH + 8;
-  const max = Math.max(0, ...bars.map((b) => b.value ?? 0));
+  const max = Math.max(scaleMax, ...bars.map((b) => b.value ?? 0));
   const rows = bars.map((b, i) => {
     const y = 4 + i * rowH;
     const w = b.value !== null && max > 0 ? Math.max(1, (b.value / max) * barW) : 0;
@@ -189,12 +190,14 @@ const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:980px;padding:0 16px;color:#111}
 h1{font-size:20px;margin:0 0 4px}
 p.lead{font-size:16px;margin:12px 0 20px}
-table{border-collapse:collapse;margin:8px 0 24px}
+.scroll{overflow-x:auto;max-width:100%;margin:8px 0 24px}
+table{border-collapse:collapse}
 th,td{padding:4px 10px;border-bottom:1px solid #e5e7eb;text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
 th{font-weight:600;background:#f9fafb}
 .charts{display:flex;flex-wrap:wrap;gap:8px 32px}
-figure{margin:0 0 16px}
+figure{margin:0 0 16px;max-width:100%}
+svg{max-width:100%;height:auto}
 figcaption{font-weight:600;margin-bottom:4px}
 svg text{font:12px system-ui,sans-serif;fill:#111}
 .note{color:#555;font-size:12px}
@@ -220,7 +223,9 @@ export function renderComparisonHtml(c: ComparisonJson): string {
   const head = HEADERS.map((h) => `<th>${esc(h)}</th>`).join('');
   const body = tableRows(c)
     .map((r, i) => {
-      const file = c.transports[i]!.reportFile;
+      // The page is written only beside the transports' report.html (--no-html leaves out
+      // both), so a transport links to its page, not to its JSON.
+      const file = c.transports[i]!.reportFile?.replace(/report\.json$/, 'report.html');
       const cells = r.map((cell, col) =>
         col === 0 && file !== undefined ? `<td><a href="${esc(file)}">${esc(cell)}</a></td>` : `<td>${esc(cell)}</td>`,
       );
@@ -231,17 +236,18 @@ export function renderComparisonHtml(c: ComparisonJson): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <title>${esc(`volley: transports compared on ${c.scenario}`)}</title>
 <style>${CSS}</style></head>
 <body>
 <h1>Transports compared: ${esc(c.scenario)}</h1>
 ${lead}
-<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>
+<div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>
 <div class="charts">
 ${barChart('Bytes on the wire per message (both directions)', bars((t) => t.bytesPerMessage), bytesFmt)}
 ${barChart('Messages delivered per second', bars((t) => t.messagesPerSecond), (v) => num(v, v < 100 ? 1 : 0))}
 ${barChart('Latency p50 and p99 (ms)', latencyBars, (v) => `${Number(v.toFixed(3))} ms`)}
-${barChart('Load generator CPU', bars((t) => t.cpuPercent), (v) => `${num(v)}%`)}
+${barChart('Load generator CPU', bars((t) => t.cpuPercent), (v) => `${num(v)}%`, 100)}
 </div>
 <p class="note">Messages are frames delivered in both directions (frames_sent + frames_received). Bytes are
 counted on the client's sockets: handshakes, HTTP request and status lines, headers, polls,

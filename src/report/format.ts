@@ -200,6 +200,11 @@ export function limitedCause(harness: ReportJson['harness']): string {
   if (harness.eventLoopLagP99Ms > HARNESS_LAG_LIMIT_MS) {
     return `event-loop lag p99 ${formatMs(harness.eventLoopLagP99Ms)} ms, over the ${HARNESS_LAG_LIMIT_MS} ms limit`;
   }
+  const lagging = (harness.workers ?? []).filter((w) => w.eventLoopLagP99Ms > HARNESS_LAG_LIMIT_MS);
+  if (lagging.length > 0) {
+    const which = lagging.map((w) => `worker ${w.worker} at ${formatMs(w.eventLoopLagP99Ms)} ms`).join(', ');
+    return `event-loop lag p99 over the ${HARNESS_LAG_LIMIT_MS} ms limit (${which})`;
+  }
   const pegged = (harness.workers ?? []).filter((w) => w.cpuBusyPercent !== undefined && w.cpuBusyPercent >= HARNESS_CPU_PEGGED_PERCENT);
   if (pegged.length > 0) {
     const which = pegged.map((w) => `worker ${w.worker} at ${w.cpuBusyPercent}%`).join(', ');

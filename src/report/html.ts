@@ -3,6 +3,7 @@
 // every string from the report (user or server data) is escaped. Elements carry data-*
 // attributes with the JSON's exact numbers so tests and scripts can read the page.
 
+import { decodeHistogram, encodeHistogram, newHistogram } from '../metrics/hdr.js';
 import { percentileCurve, renderHdrChart, renderTimeChart, type CurvePoint, type HdrSeries } from './charts.js';
 import {
   countersOf,
@@ -56,6 +57,10 @@ svg .grid{stroke:#eaeef2;stroke-width:1}svg .axis{stroke:#8c959f;stroke-width:1}
 ul.legend{list-style:none;margin:2px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:2px 14px;font-size:.85em;color:var(--muted)}
 .swatch{display:inline-block;width:18px;border-top:3px solid;margin-right:5px;vertical-align:middle}.swatch.dashed{border-top-style:dashed}
 footer{color:var(--muted);font-size:.85em;margin:28px 0 8px}
+/* A long step or metric name wraps instead of pushing max out of the table's box. */
+#latency td:first-child,#thresholds td:first-child{white-space:normal;overflow-wrap:anywhere;min-width:14ch}
+/* Tablets: nine columns do not fit; the middle percentiles give way (JSON and data-* keep them). */
+@media (max-width:900px){.opt{display:none}}
 @media (max-width:520px){main{padding:10px}th,td{padding:3px 5px}table{font-size:12px}
 /* Narrow: the middle percentiles give way so p50, p99 and max fit without scrolling. */
 .opt{display:none}td:first-child{white-space:normal}code{font-size:11px}
@@ -183,15 +188,56 @@ function trendsHtml(report: ReportJson): string {
 /** The HDR curves to draw together: latency and service_time (so the CO correction shows). */
 export function hdrCurvesOf(report: ReportJson): { metric: string; curve: CurvePoint[] }[] {
   const trends = trendsOf(report).filter(({ key }) => !key.includes('{'));
-  let chosen = trends.filter(({ key }) => key === 'latency' || key === 'service_time');
+  let chosen = trends.filter(({ key, metric }) => (key === 'latency' || key === 'service_time') && metric.count > 0);
   // A push-only scenario has no latency: show what it has (wait, connect).
-  if (chosen.length === 0) chosen = trends.filter(({ key }) => key !== 'session_duration').slice(0, 2);
+  if (chosen.length === 0) chosen = trends.filter(({ key, metric }) => key !== 'session_duration' && metric.count > 0).slice(0, 2);
+  const split = splitDeliveryLatency(report);
+  if (split) {
+    return [
+      { metric: 'latency', curve: percentileCurve(split.requestResponse) },
+      { metric: 'service_time', curve: percentileCurve((report.metrics['service_time'] as TrendJson).hdr) },
+      { metric: 'delivery', curve: percentileCurve(split.delivery) },
+    ];
+  }
   return chosen.map(({ key, metric }) => ({ metric: key, curve: percentileCurve(metric.hdr) }));
+}
+
+/**
+ * `latency` holds request/response latencies and, from lone expects with latencyFrom, the
+ * delivery latency of pushes (chat fan-out, feed ticks), which have no service_time. Drawn as
+ * one curve beside service_time it sat far below it, as if answers came before they were sent.
+ * When the delivery part can be told apart (its steps are named), the chart shows the
+ * request/response latency, which pairs with service_time, and delivery on its own curve.
+ */
+function splitDeliveryLatency(report: ReportJson): { requestResponse: string; delivery: string } | undefined {
+  const latency = report.metrics['latency'];
+  const service = report.metrics['service_time'];
+  if (latency?.type !== 'trend' || service?.type !== 'trend' || latency.count === service.count) return undefined;
+  const deliveryKeys = Object.keys(report.metrics).filter((key) => {
+    const m = /^latency\{name:(.*)\}$/.exec(key);
+    return m !== null && report.metrics[`service_time{name:${m[1]}}`] === undefined && report.metrics[key]!.type === 'trend';
+  });
+  if (deliveryKeys.length === 0) return undefined;
+  try {
+    const requestResponse = decodeHistogram(latency.hdr);
+    const delivery = newHistogram();
+    for (const key of deliveryKeys) {
+      const h = decodeHistogram((report.metrics[key] as TrendJson).hdr);
+      requestResponse.subtract(h);
+      delivery.add(h);
+    }
+    // Only when what is left is exactly the request/response pairs (no unnamed delivery step).
+    if (requestResponse.totalCount !== service.count) return undefined;
+    return { requestResponse: encodeHistogram(requestResponse), delivery: encodeHistogram(delivery) };
+  } catch {
+    return undefined;
+  }
 }
 
 const HDR_STYLE: Record<string, { color: string; dashed?: boolean; label: string }> = {
   latency: { color: '#d9480f', label: 'latency (from intended send; CO-corrected)' },
   service_time: { color: '#1c7ed6', dashed: true, label: 'service_time (from actual send)' },
+  delivery: { color: '#2f9e44', label: 'delivery latency of pushes (latencyFrom)' },
 };
 const FALLBACK_COLORS = ['#d9480f', '#1c7ed6', '#2f9e44'];
 

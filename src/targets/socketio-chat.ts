@@ -59,6 +59,14 @@ export async function startSocketIoChat(opts: SocketIoChatOptions = {}): Promise
   const tickRatePerSecond = Math.min(Math.max(opts.tickRatePerSecond ?? 10, 0), 1000);
   const httpServer: HttpServer = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }) : createHttpServer();
   const wire = new ServerWire(httpServer);
+  // Anything but Socket.IO gets an answer (engine.io hands other requests to the server's own
+  // listeners; with none, a browser opening the printed URL waited forever).
+  httpServer.on('request', (req, res) => {
+    if (req.url?.startsWith('/socket.io')) return;
+    const body = 'volley socketio-chat target: Socket.IO at /socket.io (see docs/targets.md)\n';
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
   const io = new Server(httpServer, {
     transports: ['polling', 'websocket'],
     serveClient: false,

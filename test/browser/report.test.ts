@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { renderJUnit } from '../../src/report/junit.js';
+import { buildComparison, renderComparisonHtml } from '../../src/report/comparison.js';
 import { renderReportHtml } from '../../src/report/html.js';
 import type { ReportJson, TrendJson } from '../../src/report/types.js';
 import { makeReport } from '../helpers/report-fixtures.js';
@@ -136,6 +137,38 @@ describe('report.html in Chromium', () => {
     const wide = await open(1200);
     await wide.page.screenshot({ path: path.join(ARTIFACTS, 'report.png'), fullPage: true });
     await wide.page.context().close();
+  });
+
+  test('at tablet width the latency table fits its box: max is not cut off', async () => {
+    for (const width of [768, 1280]) {
+      const { page } = await open(width);
+      const box = await page.locator('#latency .scroll').evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+      expect(box.scroll, `at ${width}px`).toBeLessThanOrEqual(box.client);
+      expect(await page.locator('#latency th').last().isVisible()).toBe(true);
+      await page.context().close();
+    }
+  });
+
+  test('comparison.html fits a 390px window, links each transport to its page and allows no network', async () => {
+    const comparison = buildComparison([
+      { transport: 'ws', report: makeReport({ seed: 1 }), reportFile: 'ws/report.json' },
+      { transport: 'long-poll', report: makeReport({ seed: 2, latencyScale: 3 }), reportFile: 'long-poll/report.json' },
+    ]);
+    const file = path.join(dir, 'comparison.html');
+    writeFileSync(file, renderComparisonHtml(comparison));
+    const context = await browser.newContext({ viewport: { width: 390, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.goto(pathToFileURL(file).href);
+    const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, viewport: window.innerWidth }));
+    expect(widths.doc).toBeLessThanOrEqual(widths.viewport);
+    expect(await page.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href')))).toEqual(['ws/report.html', 'long-poll/report.html']);
+    expect(await page.locator('meta[http-equiv="Content-Security-Policy"]').count()).toBe(1);
+    expect(errors).toEqual([]);
+    await context.close();
   });
 
   test('the JUnit XML is well-formed to a real XML parser', async () => {

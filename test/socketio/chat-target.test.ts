@@ -22,6 +22,12 @@ describe('builtin socketio-chat', () => {
     expect(chat.url).toBe(`http://127.0.0.1:${chat.port}`);
   });
 
+  it('answers a browser opening its URL (404 naming the Socket.IO path) instead of holding the request', async () => {
+    const res = await fetch(`${chat.url}/`, { signal: AbortSignal.timeout(3000) });
+    expect(res.status).toBe(404);
+    expect(await res.text()).toMatch(/Socket\.IO at \/socket\.io/);
+  });
+
   for (const { label, transports } of TRANSPORT_SETS) {
     it(`joins a room, broadcasts chat to it (sender included) and acks (${label})`, async () => {
       const room = `room-${label}`;
