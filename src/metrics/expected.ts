@@ -4,50 +4,9 @@
 // or joins a threshold to its metric, finds the key instead of nothing.
 
 import type { MetricJson } from '../report/types.js';
-import type { Scenario, Step } from '../scenario/types.js';
+import type { Scenario } from '../scenario/types.js';
 import { newHistogram, trendJsonFrom } from './hdr.js';
 import { TREND, metricKey, metricTypeOf, parseMetricKey } from './names.js';
-
-/** Trend keys the scenario's steps record into (untagged and {name:…}), plus connect and session_duration. */
-export function expectedTrendKeys(scenario: Pick<Scenario, 'steps'>): string[] {
-  const keys = new Set<string>([TREND.connect, TREND.sessionDuration]);
-  const add = (name: string, step: Step): void => {
-    keys.add(name);
-    if (step.name !== undefined) keys.add(metricKey(name, { name: step.name }));
-  };
-  const walk = (steps: readonly Step[]): void => {
-    for (const step of steps) {
-      switch (step.kind) {
-        case 'send':
-          if (step.expect) {
-            add(TREND.latency, step);
-            add(TREND.serviceTime, step);
-          }
-          break;
-        case 'emit':
-          if (step.ack || step.expect) {
-            add(TREND.latency, step);
-            add(TREND.serviceTime, step);
-          }
-          break;
-        case 'expect':
-          add(TREND.wait, step);
-          if (step.expect.latencyFrom) add(TREND.latency, step);
-          break;
-        case 'ping':
-          add(TREND.ping, step);
-          break;
-        case 'loop':
-          walk(step.steps);
-          break;
-        default:
-          break;
-      }
-    }
-  };
-  walk(scenario.steps);
-  return [...keys];
-}
 
 /**
  * Adds, at zero, every trend the scenario records into and every trend or counter a threshold
@@ -55,10 +14,12 @@ export function expectedTrendKeys(scenario: Pick<Scenario, 'steps'>): string[] {
  */
 export function withExpectedMetrics(
   metrics: Record<string, MetricJson>,
-  scenario: Pick<Scenario, 'steps' | 'thresholds'>,
+  scenario: Pick<Scenario, 'recordedTrendKeys' | 'thresholds'>,
 ): Record<string, MetricJson> {
   const missing: [string, MetricJson][] = [];
-  const want = new Set<string>(expectedTrendKeys(scenario));
+  // connect and session_duration come from every session; the others from the steps, as the
+  // loader recorded them while building them (the rule thresholds are validated against).
+  const want = new Set<string>([TREND.connect, TREND.sessionDuration, ...scenario.recordedTrendKeys]);
   for (const t of scenario.thresholds) want.add(metricKey(t.metricName, t.tags));
   for (const key of want) {
     if (key in metrics) continue;

@@ -7,6 +7,7 @@ import { BUILTIN_REFS, classifyRef, parseTemplate, compileTemplate, type Templat
 import { label, type Reader } from './reader.js';
 import { didYouMean } from './suggest.js';
 import type { DataSpec } from './types.js';
+import { metricKey } from '../metrics/names.js';
 
 /**
  * Where a template is rendered, which decides the variables it can see:
@@ -67,6 +68,13 @@ export class BuildContext {
   define(name: string, node: unknown): void {
     this.defined.add(name);
     if (!this.definedAt.has(name)) this.definedAt.set(name, node);
+  }
+
+  /** What record() saw, as metric keys: each trend, and each with its step names as tags. */
+  recordedTrendKeys(): string[] {
+    const keys = [...this.metrics.any];
+    for (const [trend, names] of this.metrics.named) for (const name of names) keys.push(metricKey(trend, { name }));
+    return keys;
   }
 
   record(trend: string, stepName: string | undefined): void {

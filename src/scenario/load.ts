@@ -188,6 +188,7 @@ function build(c: BuildContext, text: string, file: string): Scenario | undefine
     steps,
     thresholds,
     variables: [...c.definedAt.keys()],
+    recordedTrendKeys: c.recordedTrendKeys(),
   };
   if (c.data) scenario.data = c.data;
   return scenario;

@@ -235,4 +235,7 @@ export interface Scenario {
   thresholds: ThresholdSpec[];
   /** Names of variables captured or set anywhere (validated before use). */
   variables: string[];
+  /** Trend keys the steps record into (`latency`, `latency{name:say}`, `wait`, …), as the loader
+   *  saw them: the report lists each, at count 0 when nothing was measured. */
+  recordedTrendKeys: string[];
 }
