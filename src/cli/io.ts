@@ -1,7 +1,7 @@
 // What a command may touch of the outside world, injectable so tests drive the CLI in-process.
 
 import { takeEarlySignals } from './signals.js';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface CliIO {
@@ -68,4 +68,22 @@ export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
   return Boolean(stream.isTTY);
+}
+
+/** The system's code of a failed file operation (ENOSPC, EACCES…), for one-line messages. */
+export function errorCode(err: unknown, fallback = 'not writable'): string {
+  return err && typeof err === 'object' && 'code' in err ? String((err as { code: unknown }).code) : fallback;
+}
+
+/**
+ * Writes one output file (its folder made first); a failure (a full disk, a folder removed
+ * meanwhile) is one line naming the flag and the file, exit 2, never a stack trace.
+ */
+export function writeOutputFile(flag: string, file: string, text: string, append = false): void {
+  try {
+    makeDirs(path.dirname(file));
+    writeFileSync(file, text, append ? { flag: 'a' } : undefined);
+  } catch (err) {
+    throw new CliExit(2, `${flag} ${file}: cannot write there (${errorCode(err)})`);
+  }
 }

@@ -7,7 +7,7 @@ import { takeEarlySignals } from './signals.js';
 import { READY_LINE, goLine } from './start-gate.js';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatProgressLine, formatSummary } from '../report/console.js';
@@ -21,7 +21,7 @@ import type { ReportJson } from '../report/types.js';
 import type { Scenario } from '../scenario/types.js';
 import { evaluateThresholds } from '../thresholds/evaluate.js';
 import type { CliIO } from './io.js';
-import { colorEnabled } from './io.js';
+import { colorEnabled, writeOutputFile } from './io.js';
 import { jsonSummary } from './summary.js';
 
 export interface ProcessesOptions {
@@ -159,10 +159,10 @@ export async function runProcesses(opts: ProcessesOptions, io: CliIO): Promise<n
   const merged = mergeReports(reports, files.map((f) => path.relative(opts.runDir, f)));
   merged.thresholds = evaluateThresholds(opts.scenario.thresholds, merged.metrics);
   if (interrupts > 0) merged.interrupted = true;
-  writeFileSync(path.join(opts.runDir, 'report.json'), JSON.stringify(merged, null, 2) + '\n');
-  if (opts.html) writeFileSync(path.join(opts.runDir, 'report.html'), renderReportHtml(merged));
-  if (opts.junit) writeFileSync(opts.junit, renderJUnit(merged));
-  if (opts.summaryMd) writeFileSync(opts.summaryMd, renderMarkdownSummary(merged), { flag: 'a' });
+  writeOutputFile('report', path.join(opts.runDir, 'report.json'), JSON.stringify(merged, null, 2) + '\n');
+  if (opts.html) writeOutputFile('report', path.join(opts.runDir, 'report.html'), renderReportHtml(merged));
+  if (opts.junit) writeOutputFile('--junit', opts.junit, renderJUnit(merged));
+  if (opts.summaryMd) writeOutputFile('--summary-md', opts.summaryMd, renderMarkdownSummary(merged), true);
 
   // The verdict of the merged run (the children's own exit codes judged each slice alone).
   const problems: string[] = [];

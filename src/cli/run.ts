@@ -21,7 +21,7 @@ import type { ReportJson } from '../report/types.js';
 import type { TransportName } from '../scenario/types.js';
 import { formatProblems } from '../scenario/describe.js';
 import type { CliIO } from './io.js';
-import { CliExit, colorEnabled, makeDirs } from './io.js';
+import { CliExit, colorEnabled, errorCode, makeDirs, writeOutputFile } from './io.js';
 import { checkConnectionBudget, readOpenFileLimit } from './limits.js';
 import { takeEarlySignals } from './signals.js';
 import { stdinStartGate } from './start-gate.js';
@@ -93,8 +93,7 @@ function ensureWritableDir(dir: string): void {
     writeFileSync(probe, '');
     unlinkSync(probe);
   } catch (err) {
-    const reason = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : 'not writable';
-    throw new CliExit(2, `--out ${dir}: cannot write there (${reason})`);
+    throw new CliExit(2, `--out ${dir}: cannot write there (${errorCode(err)})`);
   }
 }
 
@@ -103,8 +102,7 @@ function ensureWritableFile(flag: string, file: string): void {
     makeDirs(path.dirname(file));
     writeFileSync(file, '', { flag: 'a' });
   } catch (err) {
-    const reason = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : 'not writable';
-    throw new CliExit(2, `${flag} ${file}: cannot write there (${reason})`);
+    throw new CliExit(2, `${flag} ${file}: cannot write there (${errorCode(err)})`);
   }
 }
 
@@ -114,33 +112,15 @@ export interface WrittenReport {
   html?: string;
 }
 
-/**
- * Writes one output file after the run; a failure (a full disk, a folder removed meanwhile) is
- * one line and exit 2, not a stack trace. The up-front checks wrote nothing, so they cannot see
- * a disk that fills during the run.
- */
-function writeOutput(what: string, file: string, content: string, append = false): void {
-  try {
-    writeFileSync(file, content, append ? { flag: 'a' } : undefined);
-  } catch (err) {
-    const reason = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : String(err);
-    throw new CliExit(2, `${what} ${file}: could not be written (${reason})`);
-  }
-}
-
+// Outputs written after the run go through writeOutputFile: the up-front checks wrote nothing,
+// so they cannot see a disk that fills during the run, and such a failure is still one line.
 export function writeReportFiles(dir: string, report: ReportJson, html: boolean): WrittenReport {
-  try {
-    makeDirs(dir);
-  } catch (err) {
-    const reason = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : String(err);
-    throw new CliExit(2, `report folder ${dir}: could not be created (${reason})`);
-  }
   const json = path.join(dir, 'report.json');
-  writeOutput('report', json, JSON.stringify(report, null, 2) + '\n');
+  writeOutputFile('report', json, JSON.stringify(report, null, 2) + '\n');
   const written: WrittenReport = { dir, json };
   if (html) {
     written.html = path.join(dir, 'report.html');
-    writeOutput('report', written.html, renderReportHtml(report));
+    writeOutputFile('report', written.html, renderReportHtml(report));
   }
   return written;
 }
@@ -284,17 +264,17 @@ export async function runCommand(opts: RunCommandOptions, io: CliIO): Promise<nu
       results.map((r) => ({ transport: r.transport, report: r.result.report, reportFile: path.relative(runDir, r.written.json) })),
     );
     const comparisonJson = path.join(runDir, 'comparison.json');
-    writeOutput('comparison', comparisonJson, JSON.stringify(comparison, null, 2) + '\n');
+    writeOutputFile('comparison', comparisonJson, JSON.stringify(comparison, null, 2) + '\n');
     // --no-html leaves out every page, the comparison's too.
     const comparisonHtml = opts.html ? path.join(runDir, 'comparison.html') : undefined;
-    if (comparisonHtml) writeOutput('comparison', comparisonHtml, renderComparisonHtml(comparison));
+    if (comparisonHtml) writeOutputFile('comparison', comparisonHtml, renderComparisonHtml(comparison));
     if (!opts.json) io.stdout.write(formatComparisonTable(comparison) + '\n' + `comparison: ${path.relative(io.cwd, comparisonHtml ?? comparisonJson)}\n`);
   }
 
   const last = results[results.length - 1];
   if (last) {
-    if (opts.junit) writeOutput('--junit', path.resolve(io.cwd, opts.junit), renderJUnit(last.result.report));
-    if (opts.summaryMd) writeOutput('--summary-md', path.resolve(io.cwd, opts.summaryMd), renderMarkdownSummary(last.result.report), true);
+    if (opts.junit) writeOutputFile('--junit', path.resolve(io.cwd, opts.junit), renderJUnit(last.result.report));
+    if (opts.summaryMd) writeOutputFile('--summary-md', path.resolve(io.cwd, opts.summaryMd), renderMarkdownSummary(last.result.report), true);
     if (opts.json) {
       const summary = results.length === 1 ? summaryOf(last) : results.map(summaryOf);
       io.stdout.write(JSON.stringify(summary, null, 2) + '\n');

@@ -1,7 +1,7 @@
 // The commands around a run: re-render a report, compare two runs, merge shards, turn a HAR or a
 // recording into a scenario. Each is a thin call into the library plus file I/O and an exit code.
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { VolleyError } from '../errors.js';
 import { parseMetricKey } from '../metrics/names.js';
@@ -16,7 +16,7 @@ import type { ThresholdSpec } from '../scenario/types.js';
 import { evaluateThresholds } from '../thresholds/evaluate.js';
 import { parseThresholdExpression } from '../thresholds/parse.js';
 import type { CliIO } from './io.js';
-import { CliExit, colorEnabled, makeDirs, waitForStop } from './io.js';
+import { CliExit, colorEnabled, waitForStop, writeOutputFile } from './io.js';
 
 /** `-o FILE` of import and record: absent or `-` means stdout (the scenario is the output; notes
  *  and warnings go to stderr). */
@@ -24,20 +24,10 @@ function toStdout(out: string | undefined): boolean {
   return out === undefined || out === '' || out === '-';
 }
 
-function writeOut(flag: string, file: string, text: string): void {
-  try {
-    makeDirs(path.dirname(file));
-    writeFileSync(file, text);
-  } catch (err) {
-    const code = err && typeof err === 'object' && 'code' in err ? String((err as { code: unknown }).code) : 'not writable';
-    throw new CliExit(2, `${flag} ${file}: cannot write there (${code})`);
-  }
-}
-
 export function reportCommand(file: string, htmlOut: string | undefined, io: CliIO): number {
   const report = readReport(file);
   const out = htmlOut ?? path.join(path.dirname(file), 'report.html');
-  writeOut('--html', out, renderReportHtml(report));
+  writeOutputFile('--html', out, renderReportHtml(report));
   io.stdout.write(formatSummary(report, { color: colorEnabled(io.stdout, io.env) }) + '\n');
   io.stdout.write(`report: ${out}\n`);
   return 0;
@@ -63,7 +53,7 @@ export function compareCommand(a: string, b: string, failOnRegression: string | 
     );
   io.stdout.write(formatComparison(c, { color: colorEnabled(io.stdout, io.env) }) + '\n');
   if (htmlOut) {
-    writeOut('--html', htmlOut, renderComparisonReportHtml(c));
+    writeOutputFile('--html', htmlOut, renderComparisonReportHtml(c));
     io.stdout.write(`comparison: ${htmlOut}\n`);
   }
   return c.regressed ? 1 : 0;
@@ -105,8 +95,8 @@ export function mergeCommand(files: string[], out: string, htmlOut: string | und
   // Thresholds are re-evaluated on the merged whole, never combined from the shards' verdicts.
   const specs = thresholdSpecsOf(reports[0]!, files[0]!);
   merged.thresholds = evaluateThresholds(specs, merged.metrics);
-  writeOut('-o', out, JSON.stringify(merged, null, 2) + '\n');
-  if (htmlOut) writeOut('--html', htmlOut, renderReportHtml(merged));
+  writeOutputFile('-o', out, JSON.stringify(merged, null, 2) + '\n');
+  if (htmlOut) writeOutputFile('--html', htmlOut, renderReportHtml(merged));
   io.stdout.write(formatSummary(merged, { color: colorEnabled(io.stdout, io.env) }) + '\n');
   io.stdout.write(`merged ${files.length} reports into ${out}\n`);
   // The exit codes of `volley run` (and --processes) for the same outcome: a merge Job gates on it.
@@ -128,7 +118,7 @@ export async function importCommand(
   const generated = importHar(file, { urlFilter: opts.urlFilter, timing: opts.timing });
   if (toStdout(opts.out)) io.stdout.write(generated.yaml);
   else {
-    writeOut('-o', opts.out!, generated.yaml);
+    writeOutputFile('-o', opts.out!, generated.yaml);
     io.stderr.write(`wrote ${opts.out}\n`);
   }
   for (const w of generated.warnings) io.stderr.write(`warning: ${w}\n`);
@@ -168,7 +158,7 @@ export async function recordCommand(
   const generated = generateScenario(flows, { timing: opts.timing, origin: `volley record --upstream ${opts.upstream}`, kind: 'record' });
   if (toStdout(opts.out)) io.stdout.write(generated.yaml);
   else {
-    writeOut('-o', opts.out!, generated.yaml);
+    writeOutputFile('-o', opts.out!, generated.yaml);
     io.stderr.write(`wrote ${opts.out} (${flows.length} connection${flows.length === 1 ? '' : 's'})\n`);
   }
   for (const w of generated.warnings) io.stderr.write(`warning: ${w}\n`);

@@ -44,7 +44,7 @@ describe('flags without a value and outputs that cannot be written', () => {
     const out = path.join(tempDir(), 'run');
     const r = await runCli(['run', scenario, '--quiet', '--no-html', '--out', out, '--junit', '/dev/full']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^volley: --junit \/dev\/full: could not be written \(ENOSPC\)$/m);
+    expect(r.stderr).toMatch(/^volley: --junit \/dev\/full: cannot write there \(ENOSPC\)$/m);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(path.join(out, 'report.json'))).toBe(true);
   });
