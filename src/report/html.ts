@@ -4,6 +4,7 @@
 // attributes with the JSON's exact numbers so tests and scripts can read the page.
 
 import { decodeHistogram, encodeHistogram, newHistogram } from '../metrics/hdr.js';
+import { TREND, metricKey, parseMetricKey } from '../metrics/names.js';
 import { percentileCurve, renderHdrChart, renderTimeChart, type CurvePoint, type HdrSeries } from './charts.js';
 import {
   countersOf,
@@ -214,8 +215,9 @@ function splitDeliveryLatency(report: ReportJson): { requestResponse: string; de
   const service = report.metrics['service_time'];
   if (latency?.type !== 'trend' || service?.type !== 'trend' || latency.count === service.count) return undefined;
   const deliveryKeys = Object.keys(report.metrics).filter((key) => {
-    const m = /^latency\{name:(.*)\}$/.exec(key);
-    return m !== null && report.metrics[`service_time{name:${m[1]}}`] === undefined && report.metrics[key]!.type === 'trend';
+    const parsed = parseMetricKey(key);
+    const step = parsed?.name === TREND.latency ? parsed.tags['name'] : undefined;
+    return step !== undefined && report.metrics[metricKey(TREND.serviceTime, { name: step })] === undefined && report.metrics[key]!.type === 'trend';
   });
   if (deliveryKeys.length === 0) return undefined;
   try {

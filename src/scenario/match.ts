@@ -36,7 +36,6 @@ export function prepareMatcher(m: Matcher, ctx: RenderContext): PreparedMatcher 
   const cached = staticPrepared.get(m);
   if (cached) return cached;
   let prepared: PreparedMatcher;
-  let isStatic = true;
   switch (m.kind) {
     case 'any':
       return ANY;
@@ -44,19 +43,16 @@ export function prepareMatcher(m: Matcher, ctx: RenderContext): PreparedMatcher 
       prepared = { kind: 'binary', bytes: m.bytes };
       break;
     case 'text':
-      isStatic = m.template.isStatic;
       prepared = { kind: 'text', text: m.template.render(ctx) };
       break;
     case 'match':
-      isStatic = m.template.isStatic;
       prepared = { kind: 'match', regex: safeRegExp(m.template.render(ctx), m.flags) };
       break;
     case 'json':
-      isStatic = isStaticJson(m.subset);
       prepared = { kind: 'json', subset: renderJsonTemplate(m.subset, ctx) };
       break;
   }
-  if (isStatic) staticPrepared.set(m, prepared);
+  if (isStaticMatcher(m)) staticPrepared.set(m, prepared);
   return prepared;
 }
 
