@@ -479,6 +479,13 @@ class FlowWriter {
     return payloads;
   }
 
+  /** A finder for values, each found by its rule (anywhere when chosen by its look). */
+  private finderOf(values: Iterable<string>): ValueFinder {
+    const finder = new ValueFinder();
+    for (const value of values) finder.add(value, this.unbounded.has(value));
+    return finder;
+  }
+
   private rememberSent(view: FrameView): void {
     if (view.frame.opcode !== 1) return;
     for (const m of tokensOf(view.frame.data)) this.sentTokens.add(m.token);
@@ -803,13 +810,8 @@ class FlowWriter {
     // The values this frame brings vary per run: its matcher must not name them.
     const capturedHere = new Set([...caps.values()].map((c) => (c.path ? String(getPath(view.json, c.path)) : this.candidateText(c))));
     // Values captured from a later frame (or from this one) vary too, and cannot be `${var}` yet.
-    const notYet = new ValueFinder();
-    for (const value of this.varsByValue.keys()) if (!vars.has(value)) notYet.add(value, this.unbounded.has(value));
-    const varFinder = new ValueFinder();
-    for (const value of vars.keys()) varFinder.add(value, this.unbounded.has(value));
-    const here = new ValueFinder();
-    for (const value of capturedHere) here.add(value, this.unbounded.has(value));
-    const ctx: MatchContext = { vars, varFinder, capturedHere, here, varying: [this.varying, notYet] };
+    const notYet = this.finderOf([...this.varsByValue.keys()].filter((value) => !vars.has(value)));
+    const ctx: MatchContext = { vars, varFinder: this.finderOf(vars.keys()), capturedHere, here: this.finderOf(capturedHere), varying: [this.varying, notYet] };
     const f = view.frame;
     let spec: Record<string, unknown>;
     const capture: Record<string, unknown> = {};
@@ -1076,11 +1078,7 @@ function matchValue(key: string, value: unknown, sent: Record<string, unknown> |
     const v = vars.get(value);
     if (v) return `\${${v}}`;
     if (isVolatileKey(key) || isSecretKey(key) || looksLikeCredential(value) || value.length > MAX_MATCHED_STRING_CHARS) return DROP;
-    const t = templatedString(value, ctx);
-    // Shaped like an id as a whole ("t-" and a session id is 20 characters of base64): judged
-    // by what is left once the captured values in it are variables.
-    if (t === undefined || (t.vars === 0 && isVolatileString(value))) return DROP;
-    return t.text;
+    return templatedOrDrop(value, ctx);
   }
   // Numbers are counts, prices, positions: they change between runs unless the client chose them.
   if (typeof value === 'number') {
@@ -1098,15 +1096,23 @@ function matchValue(key: string, value: unknown, sent: Record<string, unknown> |
       else if (typeof e !== 'string' || capturedHere.has(e) || looksLikeCredential(e) || e.length > MAX_MATCHED_STRING_CHARS) return DROP;
       else if (vars.has(e)) out.push(`\${${vars.get(e)!}}`);
       else {
-        const t = templatedString(e, ctx);
-        if (t === undefined || (t.vars === 0 && isVolatileString(e))) return DROP;
-        out.push(t.text);
+        const t = templatedOrDrop(e, ctx);
+        if (t === DROP) return DROP;
+        out.push(t);
       }
     }
     return out;
   }
   if (isPlainObject(value)) return matchObject(value, undefined, ctx, false);
   return DROP;
+}
+
+/** A string as a matcher holds it: its captured values as variables, or DROP when it holds a
+ *  value that varies per run, or is shaped like an id as a whole ("t-" and a session id is 20
+ *  characters of base64), judged by what is left once the captured values are variables. */
+function templatedOrDrop(value: string, ctx: MatchContext): string | Dropped {
+  const t = templatedString(value, ctx);
+  return t === undefined || (t.vars === 0 && isVolatileString(value)) ? DROP : t.text;
 }
 
 /** Where `value` occurs in `text`: between non-alphanumeric characters (48213 is not found
